@@ -1,0 +1,22 @@
+"""Numpy twins of Lasagne/Theano layers. numpy is the only dependency.
+
+>>> import layers_np as L
+>>> net = L.DenseLayer(L.InputLayer((None, 784)), 10, nonlinearity=L.nonlinearities.softmax)
+>>> y = net(X)          # or L.get_output(net, X)
+"""
+from . import init, nonlinearities
+from .base import (InputLayer, Layer, MergeLayer, Param, TwinError, cast_param_values, count_params,
+                   get_all_layers, get_all_param_values, get_all_params, get_output, set_all_param_values)
+from .conv import *  # noqa: F401,F403
+from .dense import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .local import *  # noqa: F401,F403
+from .merge import *  # noqa: F401,F403
+from .noise import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
+from .special import *  # noqa: F401,F403
+
+__version__ = "0.1.0"

@@ -1,0 +1,317 @@
+"""Layer base classes and network helpers of the numpy twins.
+
+Mirrors ``lasagne.layers.base`` and ``lasagne.layers.helper``: a layer knows its
+incoming layer(s), its parameters (in Lasagne's order) and its output shape. Calling
+a layer, ``layer(X)``, pulls its input from the incoming layers until an InputLayer
+returns ``X``; each layer is evaluated once per call even when ancestors are shared.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+
+import numpy as np
+
+from ._record import RecordsArguments
+from .init import as_array
+
+Shape = Tuple[Optional[int], ...]
+
+
+class TwinError(ValueError):
+    """Bad input to a twin layer; the message names the layer and what was expected."""
+
+
+class Param:
+    """A named parameter array, the twin of a Theano shared variable.
+
+    ``get_value``/``set_value`` mirror Theano's API so Lasagne-style helper code reads
+    the same on both sides; numerics read ``param.value`` directly.
+    """
+
+    __slots__ = ("name", "value", "tags")
+
+    def __init__(self, value: np.ndarray, name: str, tags: Set[str]) -> None:
+        self.name = name
+        self.value = value
+        self.tags = tags
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        return self.value.shape
+
+    def get_value(self) -> np.ndarray:
+        return self.value
+
+    def set_value(self, value: Any) -> None:
+        value = np.asarray(value)
+        if value.shape != self.value.shape:
+            raise TwinError(
+                f"parameter {self.name!r}: expected shape {self.value.shape}, got {value.shape}"
+            )
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Param({self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+class Layer(RecordsArguments):
+    """Base class for all twin layers with a single input.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+        The layer feeding into this layer, or the expected input shape.
+    name : str, optional
+        A name to attach to this layer.
+    """
+
+    def __init__(self, incoming: Union["Layer", Shape], name: Optional[str] = None) -> None:
+        if isinstance(incoming, tuple):
+            self.input_shape: Shape = incoming
+            self.input_layer: Optional[Layer] = None
+        else:
+            self.input_shape = incoming.output_shape
+            self.input_layer = incoming
+        self.name = name
+        self.params: "OrderedDict[Param, Set[str]]" = OrderedDict()
+        if any(d is not None and d <= 0 for d in self.input_shape):
+            raise TwinError(
+                f"{self._label()}: cannot create a layer with a non-positive input shape "
+                f"dimension, got input_shape={self.input_shape}"
+            )
+
+    # -- shapes and outputs -------------------------------------------------
+    @property
+    def output_shape(self) -> Shape:
+        return self.get_output_shape_for(self.input_shape)
+
+    def get_output_shape_for(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, X: Any) -> Any:
+        """Output of this layer for the network input ``X`` (array or {InputLayer: array})."""
+        return get_output(self, X)
+
+    # -- parameters ----------------------------------------------------------
+    def add_param(self, spec: Any, shape: Sequence[int], name: Optional[str] = None, **tags: bool) -> Param:
+        """Register a parameter, Lasagne's ``add_param``: ``spec`` is an array or initializer."""
+        shape = tuple(int(s) for s in shape)
+        if name is not None and self.name is not None:
+            pname = f"{self.name}.{name}"
+        else:
+            pname = name or "param"
+        value = as_array(spec, shape, f"{self._label()} parameter {name!r}")
+        tags.setdefault("trainable", True)
+        tags.setdefault("regularizable", True)
+        param = Param(value, pname, {t for t, on in tags.items() if on})
+        self.params[param] = param.tags
+        return param
+
+    def get_params(self, unwrap_shared: bool = True, **tags: bool) -> List[Param]:
+        result = list(self.params.keys())
+        only = {t for t, on in tags.items() if on}
+        exclude = {t for t, on in tags.items() if not on}
+        if only:
+            result = [p for p in result if not (only - self.params[p])]
+        if exclude:
+            result = [p for p in result if not (self.params[p] & exclude)]
+        return result
+
+    # -- messages ------------------------------------------------------------
+    def _label(self) -> str:
+        return f"{type(self).__name__}{'(' + repr(self.name) + ')' if self.name else ''}"
+
+    def __repr__(self) -> str:
+        return f"<{self._label()} output_shape={self.output_shape}>"
+
+
+class MergeLayer(Layer):
+    """Base class for twin layers with several inputs (Lasagne's ``MergeLayer``)."""
+
+    def __init__(self, incomings: Sequence[Union[Layer, Shape]], name: Optional[str] = None) -> None:
+        self.input_shapes: List[Shape] = [
+            inc if isinstance(inc, tuple) else inc.output_shape for inc in incomings
+        ]
+        self.input_layers: List[Optional[Layer]] = [
+            None if isinstance(inc, tuple) else inc for inc in incomings
+        ]
+        self.name = name
+        self.params = OrderedDict()
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.get_output_shape_for(self.input_shapes)
+
+    def get_output_shape_for(self, input_shapes: List[Shape]) -> Shape:  # type: ignore[override]
+        raise NotImplementedError
+
+    def get_output_for(self, inputs: List[np.ndarray], **kwargs: Any) -> np.ndarray:  # type: ignore[override]
+        raise NotImplementedError
+
+
+class InputLayer(Layer):
+    """Network input: returns the array it is given after checking rank and shape.
+
+    Parameters
+    ----------
+    shape : tuple of int or None
+        Expected input shape; ``None`` marks a free dimension (usually the batch).
+    input_var : ignored
+        Accepted so Lasagne construction code runs unchanged.
+    """
+
+    def __init__(self, shape: Sequence[Optional[int]], input_var: Any = None, name: Optional[str] = None, **kwargs: Any) -> None:
+        self.shape: Shape = tuple(shape)
+        if any(d is not None and d <= 0 for d in self.shape):
+            raise TwinError(f"InputLayer{'(' + repr(name) + ')' if name else ''}: non-positive dimension in shape {self.shape}")
+        self.input_layer = None
+        self.input_shape = self.shape
+        self.name = name
+        self.params = OrderedDict()
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.shape
+
+    def check_input(self, X: Any) -> np.ndarray:
+        if not isinstance(X, np.ndarray):
+            X = np.asarray(X)
+        if X.dtype.kind != "f":
+            raise TwinError(f"{self._label()}: expected a floating-point array, got dtype {X.dtype}")
+        if X.ndim != len(self.shape) or any(
+            want is not None and want != got for want, got in zip(self.shape, X.shape)
+        ):
+            raise TwinError(
+                f"{self._label()}: expected an array of shape {_fmt_shape(self.shape)}, got {X.shape}"
+            )
+        return X
+
+
+def _fmt_shape(shape: Shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+# ---------------------------------------------------------------------------
+# network helpers (lasagne.layers.helper)
+# ---------------------------------------------------------------------------
+def _incoming(layer: Layer) -> List[Layer]:
+    if isinstance(layer, MergeLayer):
+        layers = [l for l in layer.input_layers if l is not None]
+    elif layer.input_layer is not None:
+        layers = [layer.input_layer]
+    else:
+        layers = []
+    # Recurrent layers keep extra inputs (mask, initial states) in ``extra_input_layers``.
+    layers += [l for l in getattr(layer, "extra_input_layers", ()) if l is not None]
+    return layers
+
+
+def get_all_layers(layer: Union[Layer, Sequence[Layer]], treat_as_input: Optional[Iterable[Layer]] = None) -> List[Layer]:
+    """All layers below ``layer`` in topological order (Lasagne's order, inputs first)."""
+    queue = list(layer) if isinstance(layer, (list, tuple)) else [layer]
+    seen: Set[int] = set()
+    done: Set[int] = set()
+    result: List[Layer] = []
+    stop = {id(l) for l in (treat_as_input or [])}
+    # Depth-first search, same traversal as lasagne.layers.get_all_layers.
+    queue = queue[::-1]
+    while queue:
+        current = queue[-1]
+        if id(current) in done:
+            queue.pop()
+            continue
+        if id(current) in seen:
+            queue.pop()
+            done.add(id(current))
+            result.append(current)
+            continue
+        seen.add(id(current))
+        if id(current) not in stop:
+            children = [c for c in _incoming(current) if id(c) not in seen]
+            queue.extend(children[::-1])
+    return result
+
+
+def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = None, **kwargs: Any) -> Any:
+    """Compute the output of one or several layers, each layer evaluated once.
+
+    ``inputs`` is an array (for the single InputLayer) or a mapping from InputLayer
+    (or any layer, whose output is then taken as given) to array.
+    """
+    many = isinstance(layer_or_layers, (list, tuple))
+    targets = list(layer_or_layers) if many else [layer_or_layers]
+    given: Dict[int, Any] = {}
+    if isinstance(inputs, Mapping):
+        given = {id(l): v for l, v in inputs.items()}
+    all_layers = get_all_layers(targets, treat_as_input=[l for l in inputs] if isinstance(inputs, Mapping) else None)
+    if not isinstance(inputs, Mapping):
+        input_layers = [l for l in all_layers if isinstance(l, InputLayer)]
+        if len(input_layers) != 1:
+            raise TwinError(
+                f"get_output: the network has {len(input_layers)} InputLayers; pass a dict {{input_layer: array}}"
+            )
+        given = {id(input_layers[0]): inputs}
+    outputs: Dict[int, Any] = {}
+    for l in all_layers:
+        if id(l) in given:
+            value = given[id(l)]
+            outputs[id(l)] = l.check_input(value) if isinstance(l, InputLayer) else value
+        elif isinstance(l, InputLayer):
+            raise TwinError(f"get_output: no input given for {l._label()} of shape {_fmt_shape(l.shape)}")
+        elif isinstance(l, MergeLayer):
+            outputs[id(l)] = l.get_output_for([outputs[id(i)] for i in l.input_layers], **kwargs)
+        else:
+            extra = getattr(l, "extra_input_layers", None)
+            if extra:
+                kwargs_l = dict(kwargs)
+                kwargs_l["extra_inputs"] = [None if e is None else outputs[id(e)] for e in extra]
+                outputs[id(l)] = l.get_output_for(outputs[id(l.input_layer)], **kwargs_l)
+            else:
+                outputs[id(l)] = l.get_output_for(outputs[id(l.input_layer)], **kwargs)
+    result = [outputs[id(t)] for t in targets]
+    return result if many else result[0]
+
+
+def get_all_params(layer: Union[Layer, Sequence[Layer]], unwrap_shared: bool = True, **tags: bool) -> List[Param]:
+    """All parameters of the network below ``layer``, in Lasagne's order, each once."""
+    params: List[Param] = []
+    seen: Set[int] = set()
+    for l in get_all_layers(layer):
+        for p in l.get_params(**tags):
+            if id(p) not in seen:
+                seen.add(id(p))
+                params.append(p)
+    return params
+
+
+def get_all_param_values(layer: Union[Layer, Sequence[Layer]], **tags: bool) -> List[np.ndarray]:
+    return [p.get_value() for p in get_all_params(layer, **tags)]
+
+
+def set_all_param_values(layer: Union[Layer, Sequence[Layer]], values: Sequence[Any], **tags: bool) -> None:
+    """Load a list of arrays (e.g. from Lasagne's ``get_all_param_values``) in order."""
+    params = get_all_params(layer, **tags)
+    if len(params) != len(values):
+        raise TwinError(f"set_all_param_values: network has {len(params)} parameters, got {len(values)} values")
+    for p, v in zip(params, values):
+        v = np.asarray(v)
+        if v.shape != p.shape:
+            raise TwinError(
+                f"set_all_param_values: parameter {p.name!r} has shape {p.shape}, value has shape {v.shape}"
+            )
+    for p, v in zip(params, values):
+        p.set_value(np.asarray(v))
+
+
+def count_params(layer: Union[Layer, Sequence[Layer]], **tags: bool) -> int:
+    return int(sum(np.prod(p.shape) for p in get_all_params(layer, **tags)))
+
+
+def cast_param_values(layer: Union[Layer, Sequence[Layer]], dtype: Any) -> None:
+    """Cast every parameter to ``dtype`` (twins compute in the dtype of their inputs and weights)."""
+    for p in get_all_params(layer):
+        p.value = p.value.astype(dtype, copy=False)

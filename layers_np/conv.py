@@ -1,0 +1,2 @@
+"""conv layers (to be filled)."""
+__all__: list = []

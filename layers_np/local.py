@@ -1,0 +1,2 @@
+"""local layers (to be filled)."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""normalization layers (to be filled)."""
+__all__: list = []

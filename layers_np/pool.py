@@ -1,0 +1,2 @@
+"""pool layers (to be filled)."""
+__all__: list = []

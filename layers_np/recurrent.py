@@ -1,0 +1,2 @@
+"""recurrent layers (to be filled)."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""shape layers (to be filled)."""
+__all__: list = []

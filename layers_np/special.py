@@ -1,0 +1,2 @@
+"""special layers (to be filled)."""
+__all__: list = []

@@ -1,0 +1,50 @@
+"""The one module that imports PyTensor (Theano's lineage, version 2.8.11).
+
+Why each step is here:
+
+* ``blas__ldflags``: PyTensor 2.8 asks ``numpy.__config__.get_info`` for BLAS flags, which
+  numpy 1.26 no longer has; an empty value makes it call numpy's BLAS through the C-API.
+  A value the user already put in PYTENSOR_FLAGS wins.
+* scan's Cython extension does not compile on Python 3.11; marking the module missing
+  before first use makes scan take its Python loop instead of failing to build.
+* ``tensor.nnet`` and ``tensor.signal`` warn on import that they are deprecated; they are
+  exactly the Theano ops we need, so the warnings are silenced here and nowhere else.
+
+Every Theano-side layer takes ``T``, ``function``, ``shared``, ``scan`` and ``config`` from here.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+
+_flags = os.environ.get("PYTENSOR_FLAGS", "")
+if "blas__ldflags" not in _flags and "blas.ldflags" not in _flags:
+    os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (_flags, "blas__ldflags=") if f)
+
+if "pytensor.scan.scan_perform_ext" not in sys.modules:
+    sys.modules["pytensor.scan.scan_perform_ext"] = None  # type: ignore[assignment]
+
+# "Using NumPy C-API based implementation for BLAS functions" is the expected outcome
+# of the flag above, not news.
+logging.getLogger("pytensor.tensor.blas").setLevel(logging.ERROR)
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", FutureWarning)
+    warnings.simplefilter("ignore", UserWarning)
+    import pytensor
+    import pytensor.tensor as T
+    from pytensor import config, function, shared
+    from pytensor.scan import scan
+    from pytensor.tensor import nnet
+    from pytensor.tensor.signal import pool
+
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pytensor(\.|$)")
+warnings.filterwarnings("ignore", message=r".*pytensor\.tensor\.(nnet|signal).*")
+
+__version__ = pytensor.__version__
+__all__ = ["T", "function", "shared", "scan", "config", "nnet", "pool", "pytensor", "clone_replace"]
+
+from pytensor import clone_replace  # noqa: E402

@@ -1,0 +1,109 @@
+"""``to_numpy``: the numpy twin of a Theano network, built through the twins' constructors.
+
+Each Theano layer is rebuilt from the arguments it was constructed with: incoming layers
+become their twins, parameters become their current values, Theano nonlinearities become
+the numpy function or class of the same name. Nothing here computes: the twin's numerics
+are its own.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Dict, List, Optional, Union
+
+import layers_np
+from layers_np import nonlinearities as np_nonlinearities
+from layers_np._record import RecordsArguments
+
+from . import nonlinearities as th_nonlinearities
+from .base import Layer, get_all_layers
+
+_TWIN_CLASSES: Dict[type, type] = {}
+_TWIN_FUNCTIONS: Dict[int, Callable] = {}
+
+
+def register_twin(theano_cls: type, numpy_cls: type) -> None:
+    """Declare ``numpy_cls`` as the twin of ``theano_cls`` (layers or nonlinearity classes)."""
+    _TWIN_CLASSES[theano_cls] = numpy_cls
+
+
+def register_nonlinearity(theano_fn: Callable, numpy_fn: Callable) -> None:
+    """Declare the numpy twin of a user-defined Theano nonlinearity function."""
+    _TWIN_FUNCTIONS[id(theano_fn)] = numpy_fn
+
+
+def twin_class(layer_or_cls: Any) -> type:
+    cls = layer_or_cls if isinstance(layer_or_cls, type) else type(layer_or_cls)
+    if cls in _TWIN_CLASSES:
+        return _TWIN_CLASSES[cls]
+    for module in (layers_np, np_nonlinearities):
+        twin = getattr(module, cls.__name__, None)
+        if isinstance(twin, type):
+            return twin
+    raise TypeError(f"to_numpy: no numpy twin for {cls.__name__}; declare one with register_twin()")
+
+
+def _builtin_function_twins() -> Dict[int, Callable]:
+    table = {}
+    for name, fn in vars(th_nonlinearities).items():
+        if callable(fn) and not isinstance(fn, type) and not name.startswith("_") and hasattr(np_nonlinearities, name):
+            table[id(fn)] = getattr(np_nonlinearities, name)
+    return table
+
+
+def convert_value(value: Any, twins: Dict[int, Any]) -> Any:
+    """Map one constructor argument to its numpy-side equivalent."""
+    if id(value) in twins:
+        return twins[id(value)]
+    if isinstance(value, Layer):
+        raise ValueError(f"to_numpy: layer {value!r} is not below the converted output")
+    if hasattr(value, "get_value") and hasattr(value, "type"):
+        return value.get_value()
+    if isinstance(value, (list, tuple)):
+        return type(value)(convert_value(v, twins) for v in value)
+    if isinstance(value, RecordsArguments) and type(value).__module__.startswith("layers_theano"):
+        cls = twin_class(value)
+        return cls(**{k: convert_value(v, twins) for k, v in value._init_args.items()})
+    if callable(value) and not isinstance(value, (type, RecordsArguments)) and getattr(value, "__module__", "") != "layers_np.init" and not _is_numpy_side(value):
+        functions = {**_builtin_function_twins(), **_TWIN_FUNCTIONS}
+        if id(value) in functions:
+            return functions[id(value)]
+        raise TypeError(
+            f"to_numpy: no numpy twin for the function {getattr(value, '__name__', value)!r}; "
+            "declare one with layers_theano.convert.register_nonlinearity(theano_fn, numpy_fn)"
+        )
+    return value
+
+
+def _is_numpy_side(value: Any) -> bool:
+    module = getattr(value, "__module__", "") or getattr(type(value), "__module__", "")
+    return module.startswith("layers_np") or module.startswith("numpy")
+
+
+def twin_kwargs(layer: Layer, twins: Dict[int, Any]) -> Dict[str, Any]:
+    """Constructor arguments for the twin of ``layer`` (its recorded arguments, converted)."""
+    params = {id(p) for p in layer.params}
+    kwargs: Dict[str, Any] = {}
+    for name, value in layer._init_args.items():
+        current = getattr(layer, name, None)
+        if current is not None and id(current) in params:
+            kwargs[name] = current.get_value()  # the trained value, not the initializer
+        elif name == "input_var":
+            continue
+        else:
+            kwargs[name] = convert_value(value, twins)
+    hook = getattr(layer, "twin_kwargs", None)
+    if hook is not None:
+        kwargs = hook(kwargs, lambda v: convert_value(v, twins))
+    return kwargs
+
+
+def to_numpy(layer_or_layers: Union[Layer, List[Layer]]) -> Any:
+    """Return the numpy twin of the network ending in ``layer_or_layers`` with the same weights."""
+    many = isinstance(layer_or_layers, (list, tuple))
+    targets = list(layer_or_layers) if many else [layer_or_layers]
+    twins: Dict[int, Any] = {}
+    for layer in get_all_layers(targets):
+        cls = twin_class(layer)
+        twins[id(layer)] = cls(**twin_kwargs(layer, twins))
+    result = [twins[id(t)] for t in targets]
+    return result if many else result[0]

@@ -1,0 +1,2 @@
+"""embedding layers (to be filled)."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""merge layers (to be filled)."""
+__all__: list = []

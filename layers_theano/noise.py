@@ -1,0 +1,2 @@
+"""noise layers (to be filled)."""
+__all__: list = []
