@@ -1,2 +1,2 @@
 """The built-in catalogue: every Lasagne layer pair, one module per layer family."""
-from . import dense  # noqa: F401
+from . import dense, special, noise, normalization, shape, conv, pool, embedding, recurrent, merge  # noqa: F401

@@ -1,4 +1,4 @@
-"""Output-shape arithmetic shared by both sides (pure Python, no numpy arrays).
+"""Shape arithmetic of dense layers.
 
 The harness checks every shape declared here against the arrays Theano produces, so a
 mistake in this module cannot hide: it would show up as a shape mismatch.
@@ -10,6 +10,8 @@ from typing import Optional, Tuple
 import numpy as np
 
 Shape = Tuple[Optional[int], ...]
+
+__all__ = ["check_dense_input", "dense_output_shape", "nin_output_shape"]
 
 
 def check_dense_input(layer: str, input_shape: Shape, num_leading_axes: int) -> int:

@@ -1,0 +1,1 @@
+"""Pairs of the conv family (to be filled)."""

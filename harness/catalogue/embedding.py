@@ -1,0 +1,1 @@
+"""Pairs of the embedding family (to be filled)."""

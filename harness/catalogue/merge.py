@@ -1,0 +1,1 @@
+"""Pairs of the merge family (to be filled)."""

@@ -1,0 +1,1 @@
+"""Pairs of the noise family (to be filled)."""

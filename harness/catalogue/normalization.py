@@ -1,0 +1,1 @@
+"""Pairs of the normalization family (to be filled)."""

@@ -1,0 +1,1 @@
+"""Pairs of the pool family (to be filled)."""

@@ -1,0 +1,1 @@
+"""Pairs of the recurrent family (to be filled)."""

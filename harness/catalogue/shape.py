@@ -1,0 +1,1 @@
+"""Pairs of the shape family (to be filled)."""

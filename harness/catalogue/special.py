@@ -1,0 +1,1 @@
+"""Pairs of the special family (to be filled)."""

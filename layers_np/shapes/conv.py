@@ -1,0 +1,2 @@
+"""Shape arithmetic of the conv family."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""Shape arithmetic of the merge family."""
+__all__: list = []

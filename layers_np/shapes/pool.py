@@ -1,0 +1,2 @@
+"""Shape arithmetic of the pool family."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""Shape arithmetic of the recurrent family."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""Shape arithmetic of the shape family."""
+__all__: list = []
