@@ -16,7 +16,7 @@ from ..tolerance import dot_bound
 
 def _lipschitz(fn: Any) -> float:
     """Largest |f'| of a nonlinearity spec: scales the error of the pre-activation."""
-    if fn is None:
+    if fn is None or not hasattr(fn, "args"):
         return 1.0
     args = dict(fn.args)
     if fn.name == "ScaledTanH":
@@ -29,12 +29,12 @@ def _lipschitz(fn: Any) -> float:
 def dense_bound(case, inputs, params, kwargs):
     """Forward error bound of ``f(dot(x, W) + b)``: 2 gamma_{K+1} L (|x| |W| + |b|)."""
     x = inputs[0].astype(np.float64)
-    n = kwargs["num_leading_axes"] % x.ndim
+    n = kwargs.get("num_leading_axes", 1) % x.ndim
     W = np.abs(params[0].astype(np.float64))
     abs_dot = np.abs(x.reshape(x.shape[:n] + (-1,))) @ W
     if len(params) > 1:
         abs_dot = abs_dot + np.abs(params[1].astype(np.float64))
-    return dot_bound(W.shape[0] + 1, abs_dot, case.dtype, _lipschitz(kwargs["nonlinearity"]))
+    return dot_bound(W.shape[0] + 1, abs_dot, case.dtype, _lipschitz(kwargs.get("nonlinearity")))
 
 
 @st.composite
@@ -60,7 +60,7 @@ def nin_bound(case, inputs, params, kwargs):
     if len(params) > 1:
         b = np.abs(params[1].astype(np.float64))
         acc = acc + (b if kwargs.get("untie_biases") else b.reshape(b.shape + (1,) * (x.ndim - 2)))
-    return dot_bound(params[0].shape[0] + 1, acc, case.dtype, _lipschitz(kwargs["nonlinearity"]))
+    return dot_bound(params[0].shape[0] + 1, acc, case.dtype, _lipschitz(kwargs.get("nonlinearity")))
 
 
 @st.composite

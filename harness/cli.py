@@ -1,0 +1,129 @@
+"""``twins``: certify registered layer pairs, replay reproducers, export and gate models.
+
+Exit codes: 0 all certified, 1 a discrepancy, 2 usage or environment error.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from typing import List, Optional
+
+
+def _fail(message: str) -> int:
+    print(f"twins: error: {message}", file=sys.stderr)
+    return 2
+
+
+def certify_main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(prog="twins certify", description="Fuzz registered layer pairs against Theano.")
+    parser.add_argument("--layers", nargs="+", metavar="NAME", help="pairs to certify (default: all)")
+    parser.add_argument("--dtypes", nargs="+", default=None, choices=["float32", "float64"])
+    parser.add_argument("--profile", default="dev", help="hypothesis profile: dev, ci or thorough")
+    parser.add_argument("--report-dir", default="reports", help="where reports and reproducers go")
+    parser.add_argument("--pairs-module", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first (it registers your own pairs); repeatable")
+    parser.add_argument("--no-builtin", action="store_true", help="skip the built-in catalogue")
+    args = parser.parse_args(argv)
+
+    from .profiles import check_profile
+    try:
+        check_profile(args.profile)
+    except ValueError as exc:
+        return _fail(str(exc))
+    try:
+        from . import registry
+        if not args.no_builtin:
+            registry.load_builtin_catalogue()
+        for module in args.pairs_module:
+            importlib.import_module(module)
+    except ImportError as exc:
+        return _fail(f"cannot import ({exc}); is the Theano side installed? run `make certify`")
+    try:
+        pairs = [registry.get_pair(n) for n in args.layers] if args.layers else registry.all_pairs()
+    except KeyError as exc:
+        return _fail(str(exc.args[0]))
+    if not pairs:
+        return _fail("no layer pairs registered")
+
+    from tqdm import tqdm
+
+    from .reports import summary_table, write_reports
+    from .runner import certify_pair
+
+    jobs = [(p, d) for p in pairs for d in (args.dtypes or p.dtypes)]
+    stats = []
+    start = time.perf_counter()
+    with tqdm(jobs, desc="certify", unit="pair", file=sys.stderr, dynamic_ncols=True) as bar:
+        for pair, dtype in bar:
+            bar.set_postfix_str(f"{pair.name}[{dtype}]")
+            stats.append(certify_pair(pair, dtype, args.profile, report_dir=args.report_dir))
+    elapsed = time.perf_counter() - start
+    print(summary_table(stats))
+    paths = write_reports(stats, args.report_dir)
+    examples = sum(s.examples for s in stats)
+    bad = [s for s in stats if s.verdict != "certified"]
+    print(f"\n{len(stats) - len(bad)}/{len(stats)} pair-dtypes certified, {examples} examples in {elapsed:.1f} s "
+          f"({examples / elapsed:.1f} examples/s); reports in {os.path.dirname(paths['summary.json'])}/")
+    for s in bad:
+        print(f"\n{s.pair}[{s.dtype}] {s.verdict}: {s.message}")
+        if s.reproducer:
+            print(f"replay with: twins replay {s.reproducer}")
+    if any(s.verdict == "ERROR" for s in bad) and not any(s.verdict == "DISCREPANCY" for s in bad):
+        return 2
+    return 1 if bad else 0
+
+
+def replay_main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(prog="twins replay", description="Re-run a saved failing case.")
+    parser.add_argument("reproducer")
+    args = parser.parse_args(argv)
+    if not os.path.exists(args.reproducer):
+        return _fail(f"no such file: {args.reproducer}")
+    from .runner import replay
+    result = replay(args.reproducer)
+    print(result.case.describe())
+    if result.ok:
+        print(f"now agrees: max ulp {result.comparison.max_ulp:.3g}, worst diff/allowed {result.comparison.max_bound_ratio:.3g}")
+        return 0
+    print(result.comparison.message())
+    return 1
+
+
+COMMANDS = {"certify": certify_main, "replay": replay_main}
+
+
+def _optional_commands() -> None:
+    """Commands whose modules land separately (export/gate, bench)."""
+    try:
+        from . import gate
+        COMMANDS.setdefault("export", gate.export_main)
+        COMMANDS.setdefault("gate", gate.gate_main)
+    except ImportError:
+        pass
+    try:
+        from . import bench
+        COMMANDS.setdefault("bench", bench.bench_main)
+    except ImportError:
+        pass
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _optional_commands()
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: twins {" + ",".join(COMMANDS) + "} ...\n\n" + (__doc__ or ""))
+        return 0 if argv else 2
+    command = COMMANDS.get(argv[0])
+    if command is None:
+        return _fail(f"unknown command {argv[0]!r}; choose one of {', '.join(COMMANDS)}")
+    try:
+        return command(argv[1:])
+    except SystemExit as exc:  # argparse usage errors
+        return 2 if exc.code not in (0, None) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

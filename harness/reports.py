@@ -1,0 +1,83 @@
+"""Discrepancy and timing reports (CSV, JSON, Markdown via pandas) and the summary table."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Dict, List, Sequence
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from .runner import PairStats
+
+
+def _atomic_write(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def discrepancy_frame(stats: Sequence[PairStats]) -> pd.DataFrame:
+    rows = [{
+        "pair": s.pair, "dtype": s.dtype, "examples": s.examples, "verdict": s.verdict,
+        "worst_abs": s.worst_abs, "worst_rel": s.worst_rel, "worst_ulp": s.worst_ulp,
+        "worst_diff_over_allowed": s.worst_ratio, "tolerance": s.tolerance,
+        "worst_example": s.worst_case, "message": s.message.splitlines()[0] if s.message else "",
+        "reproducer": s.reproducer,
+    } for s in stats]
+    return pd.DataFrame(rows)
+
+
+def timing_frame(stats: Sequence[PairStats]) -> pd.DataFrame:
+    def med(xs: List[float]) -> float:
+        return float(np.median(xs)) if xs else float("nan")
+    rows = [{
+        "pair": s.pair, "dtype": s.dtype, "compiles": s.compiles, "theano_compile_s": s.compile_seconds,
+        "theano_call_s": med(s.theano_seconds), "numpy_call_s": med(s.twin_seconds),
+        "twin_over_theano": med(s.twin_seconds) / med(s.theano_seconds) if s.theano_seconds else float("nan"),
+        "examples_per_s": s.examples_per_second, "wall_s": s.wall_seconds,
+    } for s in stats]
+    return pd.DataFrame(rows)
+
+
+def write_frame(frame: pd.DataFrame, directory: str, stem: str) -> Dict[str, str]:
+    """Write ``stem``.csv/.json/.md under ``directory`` atomically; returns the paths."""
+    paths = {ext: os.path.join(directory, f"{stem}.{ext}") for ext in ("csv", "json", "md")}
+    _atomic_write(paths["csv"], frame.to_csv(index=False))
+    _atomic_write(paths["json"], frame.to_json(orient="records", indent=2))
+    _atomic_write(paths["md"], frame.to_markdown(index=False, floatfmt=".3g") + "\n")
+    return paths
+
+
+def write_reports(stats: Sequence[PairStats], directory: str) -> Dict[str, str]:
+    paths = {}
+    for stem, frame in (("discrepancy", discrepancy_frame(stats)), ("timing", timing_frame(stats))):
+        for ext, p in write_frame(frame, directory, stem).items():
+            paths[f"{stem}.{ext}"] = p
+    total_examples = sum(s.examples for s in stats)
+    total_wall = sum(s.wall_seconds for s in stats)
+    summary = {
+        "pairs": len({s.pair for s in stats}), "runs": len(stats),
+        "certified": sum(s.verdict == "certified" for s in stats),
+        "discrepancies": sum(s.verdict == "DISCREPANCY" for s in stats),
+        "errors": sum(s.verdict == "ERROR" for s in stats),
+        "examples": total_examples, "seconds": total_wall,
+        "examples_per_second": total_examples / total_wall if total_wall else 0.0,
+        "compiles": sum(s.compiles for s in stats),
+        "compile_seconds": sum(s.compile_seconds for s in stats),
+    }
+    _atomic_write(os.path.join(directory, "summary.json"), json.dumps(summary, indent=2))
+    paths["summary.json"] = os.path.join(directory, "summary.json")
+    return paths
+
+
+def summary_table(stats: Sequence[PairStats]) -> str:
+    rows = [[s.pair, s.dtype, s.verdict, s.examples, f"{s.worst_ulp:.3g}", f"{s.worst_ratio:.3g}",
+             s.compiles, f"{s.wall_seconds:.1f}"] for s in stats]
+    return tabulate(rows, headers=["pair", "dtype", "verdict", "examples", "worst ulp", "worst diff/allowed",
+                                   "compiles", "seconds"], tablefmt="github")

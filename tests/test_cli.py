@@ -1,0 +1,41 @@
+import json
+import os
+
+import pandas as pd
+
+from harness.cli import main
+
+
+def test_certify_writes_reports_and_exits_0(tmp_path, capsys):
+    code = main(["certify", "--layers", "DenseLayer", "--profile", "ci", "--report-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "DenseLayer" in out and "examples/s" in out
+    for stem in ("discrepancy", "timing"):
+        for ext in ("csv", "json", "md"):
+            assert (tmp_path / f"{stem}.{ext}").exists()
+    frame = pd.read_csv(tmp_path / "discrepancy.csv")
+    assert set(frame["dtype"]) == {"float32", "float64"} and (frame["verdict"] == "certified").all()
+    assert (frame["examples"] >= 20).all()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["certified"] == 2 and summary["examples_per_second"] > 0
+
+
+def test_certify_exits_1_with_a_reproducer_on_a_discrepancy(tmp_path, capsys):
+    code = main(["certify", "--pairs-module", "broken_twins", "--no-builtin", "--layers", "BrokenMissingBiasDense",
+                 "--dtypes", "float32", "--profile", "ci", "--report-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "replay with: twins replay" in out
+    repro = out.split("twins replay ")[-1].split()[0]
+    assert os.path.exists(repro)
+    assert main(["replay", repro]) == 1
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["certify", "--layers", "NoSuchLayer", "--report-dir", str(tmp_path)]) == 2
+    assert main(["certify", "--profile", "bogus", "--report-dir", str(tmp_path)]) == 2
+    assert main(["frobnicate"]) == 2
+    assert main(["replay", str(tmp_path / "missing.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "no registered pair named 'NoSuchLayer'" in err and "unknown profile" in err
