@@ -1,0 +1,32 @@
+# theano-twins: `make certify` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+NP2    := .venv-np2
+JOBS   ?= 2
+
+.PHONY: venv certify test test-np2 bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[theano,harness]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Fuzz every built-in layer pair against Theano (derandomized ci profile); reports in reports/.
+certify: $(STAMP)
+	$(BIN)/twins certify --profile ci --report-dir reports
+
+# The project's tests plus certification of every registered pair, on both cores.
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --twins-profile=ci -q -p no:randomly
+	@if [ -x scripts/np2_check.sh ]; then PYTHON=$(PYTHON) scripts/np2_check.sh; fi
+
+bench: $(STAMP)
+	$(BIN)/twins bench
+
+clean:
+	rm -rf $(VENV) $(NP2) reports/*.csv reports/*.json reports/*.md reports/reproducers
