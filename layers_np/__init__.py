@@ -18,5 +18,6 @@ from .pool import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403
+from .io import save, load  # noqa: E402
 
 __version__ = "0.1.0"

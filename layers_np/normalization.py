@@ -1,2 +1,286 @@
-"""normalization layers (to be filled)."""
-__all__: list = []
+"""Normalization twins (Lasagne's ``lasagne/layers/normalization.py``, master).
+
+The expressions follow Lasagne's Theano graphs operation by operation, in the input
+dtype, so rounding matches: sums over float32 are accumulated in float64 and rounded
+once (Theano's ``Sum`` uses a float64 accumulator for float32), means divide by each
+reduced axis length in turn (``tensor.mean`` does).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import init
+from .base import Layer, TwinError
+from .shapes.shape import is_int
+
+__all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "StandardizationLayer"]
+
+
+def _check_axes(label: str, axes: Any, ndim: int, allow_negative: bool = False) -> Tuple[int, ...]:
+    """Axes as a tuple of distinct ints in ``[0, ndim)`` (negative ones counted from the end if allowed)."""
+    if is_int(axes):
+        axes = (axes,)
+    try:
+        axes = tuple(axes)
+    except TypeError:
+        raise TwinError(f"{label}: axes must be 'auto', an int or a tuple of ints, got {axes!r}") from None
+    if not all(is_int(a) for a in axes):
+        raise TwinError(f"{label}: axes must be a tuple of ints, got {axes!r}")
+    low = -ndim if allow_negative else 0
+    if any(not low <= a < ndim for a in axes):
+        raise TwinError(f"{label}: axes {axes} out of range for a {ndim}-dimensional input (use {low}..{ndim - 1})")
+    axes = tuple(int(a) % ndim for a in axes)
+    if len(set(axes)) != len(axes):
+        raise TwinError(f"{label}: axes {axes} contain an axis more than once")
+    return axes
+
+
+def _mean(x: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """``tensor.mean(x, axes, keepdims=True)`` as Theano computes it.
+
+    The sum is accumulated in float64 (Theano's accumulator for float32 and float64),
+    rounded to the input dtype, then divided by the length of each axis in turn.
+    """
+    s = np.sum(x, axis=tuple(axes), keepdims=True, dtype=np.float64).astype(x.dtype, copy=False)
+    for a in axes:
+        s = s / x.shape[a]  # a Python int keeps the dtype of s
+    return s
+
+
+def _constant_dtype(value: Any, floatx: np.dtype) -> np.dtype:
+    """The dtype Theano gives the Python number ``value`` in a graph built with ``floatX``.
+
+    Theano's 'custom' cast policy: ints take the smallest of int8..int64 holding them;
+    floats take floatX when floatX is float32, otherwise the smallest of float32/float64
+    that represents them exactly (so 0.5 is float32 and 1e-4 float64 under floatX=float64).
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(np.bool_)
+    if isinstance(value, (np.integer, np.floating)):
+        return value.dtype
+    if isinstance(value, int):
+        for dt in (np.int8, np.int16, np.int32, np.int64):
+            info = np.iinfo(dt)
+            if info.min <= value <= info.max:
+                return np.dtype(dt)
+        return np.dtype(np.int64)
+    if floatx == np.float32:
+        return np.dtype(np.float32)
+    return np.dtype(np.float32) if float(np.float32(value)) == value else np.dtype(np.float64)
+
+
+def _constant(value: Any, dtype: np.dtype) -> Any:
+    """``value`` as a numpy scalar of ``dtype``, so ``scalar op array`` has the promoted dtype."""
+    return dtype.type(value)
+
+
+class LocalResponseNormalization2DLayer(Layer):
+    """Cross-channel local response normalization of ``(batch, channels, rows, cols)`` input.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+        4-dimensional input, channels on axis 1.
+    alpha, k, beta : float
+        See Notes (defaults 1e-4, 2, 0.75).
+    n : int
+        Number of neighbouring channels summed over; must be odd (default 5).
+
+    Notes
+    -----
+    With ``h = n // 2`` and ``x_j = 0`` outside ``0 <= j < C``::
+
+        out_c = x_c / (k + alpha * sum_{j=c-h}^{c+h} x_j^2) ** beta
+
+    ``alpha`` is not divided by ``n``. As in Lasagne, the scale is accumulated one window
+    offset at a time: ``s = k; s += alpha * sq[:, i:i+C]`` for ``i = 0..n-1``.
+
+    Dtypes follow Lasagne's graph, built with floatX equal to the input dtype: the
+    zero-padded squares live in ``T.alloc(0., ...)``, a float32 buffer, so even float64
+    squares are rounded to float32; ``alpha``, ``k`` and ``beta`` are Theano constants
+    (float64 under floatX=float64 only when float32 cannot hold them exactly). Theano's C
+    code evaluates the power in double precision.
+    """
+
+    def __init__(self, incoming: Any, alpha: float = 1e-4, k: float = 2, beta: float = 0.75, n: int = 5,
+                 **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        if len(self.input_shape) != 4:
+            raise TwinError(
+                f"{self._label()}: expects 4-dimensional (batch, channels, rows, cols) input, "
+                f"got input_shape={self.input_shape}"
+            )
+        if not is_int(n) or n < 1:
+            raise TwinError(f"{self._label()}: n must be a positive odd int, got {n!r}")
+        if n % 2 == 0:
+            raise NotImplementedError(f"{self._label()}: Only works with odd n, got n={n}")
+        for name, value in (("alpha", alpha), ("k", k), ("beta", beta)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TwinError(f"{self._label()}: {name} must be a number, got {value!r}")
+        # kept as given: an int k and a float k are different Theano constants
+        self.alpha = alpha
+        self.k = k
+        self.beta = beta
+        self.n = int(n)
+
+    def get_output_shape_for(self, input_shape):
+        return input_shape
+
+    def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
+        if input.ndim != 4:
+            raise TwinError(f"{self._label()}: expects a 4-dimensional input, got shape {input.shape}")
+        floatx = input.dtype
+        half = self.n // 2
+        ch = input.shape[1]
+        sqr = input * input
+        padded = np.zeros((input.shape[0], ch + 2 * half) + input.shape[2:], dtype=np.float32)
+        padded[:, half:half + ch] = sqr  # rounds float64 squares to float32, as set_subtensor does
+        alpha_dtype = _constant_dtype(self.alpha, floatx)
+        k_dtype = _constant_dtype(self.k, floatx)
+        term_dtype = np.result_type(alpha_dtype, padded.dtype)
+        alpha = _constant(self.alpha, alpha_dtype).astype(term_dtype)
+        scale_dtype = np.result_type(k_dtype, term_dtype)
+        # Lasagne starts from the Python number k and adds the window terms in order.
+        # Explicit casts: numpy 1.x would let a scalar's value pick the dtype of scalar * array.
+        terms = padded.astype(term_dtype, copy=False)
+        scale = _constant(self.k, scale_dtype) + (alpha * terms[:, 0:ch]).astype(scale_dtype, copy=False)
+        for i in range(1, self.n):  # n window offsets, not a loop over elements
+            scale = scale + (alpha * terms[:, i:i + ch]).astype(scale_dtype, copy=False)
+        beta_dtype = _constant_dtype(self.beta, floatx)
+        pow_dtype = np.result_type(scale_dtype, beta_dtype)
+        beta64 = float(_constant(self.beta, beta_dtype))
+        powed = np.power(scale.astype(np.float64), beta64).astype(pow_dtype, copy=False)
+        out_dtype = np.result_type(input.dtype, pow_dtype)
+        return (input.astype(out_dtype, copy=False) / powed.astype(out_dtype, copy=False))
+
+
+class BatchNormLayer(Layer):
+    """Batch normalization with stored statistics, inference mode.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    axes : 'auto', int or tuple of int
+        Axes normalized over; 'auto' is ``(0,) + (2, 3, ...)`` (all but the channel axis).
+    epsilon : float
+        Added to the variance when statistics are computed in training; not used at
+        inference (default 1e-4).
+    alpha : float
+        Running-average coefficient of training (default 0.1); not used at inference.
+    beta, gamma : array, initializer or None
+        Shift and scale, shape = the input shape without ``axes``. None leaves it out.
+    mean, inv_std : array or initializer
+        Stored mean and inverse standard deviation, same shape.
+
+    Notes
+    -----
+    Parameters broadcast over ``axes``; Lasagne's ``deterministic=True`` output::
+
+        out = (x - mean) * (gamma * inv_std) + beta
+
+    ``epsilon`` is already folded into ``inv_std = 1 / sqrt(var + epsilon)``; it is not
+    added again. Theano compiles the product as ``((x - mean) * gamma) * inv_std`` (its
+    canonicalizer flattens nested products), and so does the twin.
+    """
+
+    def __init__(self, incoming: Any, axes: Any = "auto", epsilon: float = 1e-4, alpha: float = 0.1,
+                 beta: Any = init.Constant(0), gamma: Any = init.Constant(1), mean: Any = init.Constant(0),
+                 inv_std: Any = init.Constant(1), **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        ndim = len(self.input_shape)
+        if isinstance(axes, str):
+            if axes != "auto":
+                raise TwinError(f"{self._label()}: axes must be 'auto', an int or a tuple of ints, got {axes!r}")
+            axes = (0,) + tuple(range(2, ndim))
+        self.axes = _check_axes(self._label(), axes, ndim)
+        self.epsilon = float(epsilon)
+        self.alpha = float(alpha)
+        shape = [size for axis, size in enumerate(self.input_shape) if axis not in self.axes]
+        if any(size is None for size in shape):
+            raise TwinError(
+                f"{self._label()} needs specified input sizes for all axes not normalized over; "
+                f"got input_shape={self.input_shape} with axes={self.axes}"
+            )
+        self.beta = None if beta is None else self.add_param(beta, shape, "beta", trainable=True, regularizable=False)
+        self.gamma = None if gamma is None else self.add_param(gamma, shape, "gamma", trainable=True, regularizable=True)
+        self.mean = self.add_param(mean, shape, "mean", trainable=False, regularizable=False, batch_norm_stat=True)
+        self.inv_std = self.add_param(inv_std, shape, "inv_std", trainable=False, regularizable=False,
+                                      batch_norm_stat=True)
+
+    def _broadcast(self, value: np.ndarray, ndim: int) -> np.ndarray:
+        """A parameter with size-1 axes inserted at ``axes`` (Lasagne's dimshuffle pattern)."""
+        shape = []
+        it = iter(value.shape)
+        for axis in range(ndim):
+            shape.append(1 if axis in self.axes else next(it))
+        return value.reshape(shape)
+
+    def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
+        want = tuple(s for a, s in enumerate(input.shape) if a not in self.axes)
+        if input.ndim != len(self.input_shape) or want != self.mean.shape:
+            raise TwinError(
+                f"{self._label()}: input of shape {input.shape} does not match parameters of shape "
+                f"{self.mean.shape} (normalizing over axes {self.axes})"
+            )
+        mean = self._broadcast(self.mean.value, input.ndim)
+        inv_std = self._broadcast(self.inv_std.value, input.ndim)
+        # Theano's canonicalizer flattens (x - mean) * (gamma * inv_std) into one n-ary
+        # product evaluated left to right: ((x - mean) * gamma) * inv_std.
+        out = input - mean
+        if self.gamma is not None:
+            out = out * self._broadcast(self.gamma.value, input.ndim)
+        out = out * inv_std
+        if self.beta is not None:
+            out = out + self._broadcast(self.beta.value, input.ndim)
+        return out
+
+
+class StandardizationLayer(Layer):
+    """Normalize to zero mean and unit variance over ``axes``, statistics of the input itself.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    axes : 'auto', 'spatial', 'features', int or tuple of int
+        'auto': axis 1 for 2-dimensional input, else all axes after the first two;
+        'spatial': all axes after the first two; 'features': all axes after the first.
+    epsilon : float
+        Added to the variance (default 1e-4).
+
+    Notes
+    -----
+    Computed on every call, at inference too (no stored statistics)::
+
+        mu  = mean(x, axes)
+        var = mean((x - mu)^2, axes)
+        out = (x - mu) / sqrt(var + epsilon)
+    """
+
+    def __init__(self, incoming: Any, axes: Any = "auto", epsilon: float = 1e-4, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        ndim = len(self.input_shape)
+        if isinstance(axes, str):
+            if axes == "auto":
+                axes = (1,) if ndim == 2 else tuple(range(2, ndim))
+            elif axes == "spatial":
+                axes = tuple(range(2, ndim))
+            elif axes == "features":
+                axes = tuple(range(1, ndim))
+            else:
+                raise TwinError(
+                    f"{self._label()}: axes must be 'auto', 'spatial', 'features', an int or a tuple of ints, got {axes!r}"
+                )
+        self.axes = _check_axes(self._label(), axes, ndim, allow_negative=True)
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.integer, np.floating)):
+            raise TwinError(f"{self._label()}: epsilon must be a number, got {epsilon!r}")
+        self.epsilon = float(epsilon)
+
+    def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
+        if input.ndim != len(self.input_shape):
+            raise TwinError(f"{self._label()}: expected a {len(self.input_shape)}-dimensional input, got {input.shape}")
+        mean = _mean(input, self.axes)
+        centered = input - mean
+        var = _mean(centered * centered, self.axes)
+        return centered / np.sqrt(var + self.epsilon)

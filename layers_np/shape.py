@@ -1,2 +1,246 @@
-"""shape layers (to be filled)."""
-__all__: list = []
+"""Shape-manipulation twins (Lasagne's ``lasagne/layers/shape.py``).
+
+None of these layers computes anything: they move, copy or pad values, so the twin's
+output equals Theano's bit for bit.
+"""
+from __future__ import annotations
+
+from typing import Any, List, Sequence, Union
+
+import numpy as np
+
+from .base import Layer, TwinError
+from .shapes.shape import (check_dimshuffle_pattern, check_flatten_outdim, check_reshape_spec, check_slice_args,
+                           dimshuffle_output_shape, flatten_output_shape, is_int, pad_output_shape, pad_widths,
+                           reshape_output_shape, slice_output_shape)
+
+__all__ = ["FlattenLayer", "flatten", "ReshapeLayer", "reshape", "DimshuffleLayer", "dimshuffle",
+           "PadLayer", "pad", "SliceLayer"]
+
+
+def _as_twin_error(exc: ValueError) -> TwinError:
+    return TwinError(str(exc))
+
+
+class FlattenLayer(Layer):
+    """Flatten the trailing axes: the output has ``outdim`` dimensions.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+        The layer feeding into this layer, or the expected input shape.
+    outdim : int
+        Number of output dimensions, ``1 <= outdim <= ndim`` (default 2).
+
+    Notes
+    -----
+    ``out.shape = in.shape[:outdim-1] + (prod(in.shape[outdim-1:]),)``, elements taken in
+    C order (Theano's ``flatten``)::
+
+        out = x.reshape(x.shape[:outdim - 1] + (-1,))
+    """
+
+    def __init__(self, incoming: Any, outdim: int = 2, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        try:
+            check_flatten_outdim(self._label(), outdim, self.input_shape)
+        except ValueError as exc:
+            raise _as_twin_error(exc) from None
+        self.outdim = outdim
+
+    def get_output_shape_for(self, input_shape):
+        return flatten_output_shape(input_shape, self.outdim)
+
+    def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
+        if self.outdim > 1 and input.ndim < self.outdim:
+            raise TwinError(f"{self._label()}: cannot flatten a {input.ndim}-dimensional input to {self.outdim} dimensions")
+        return np.reshape(input, input.shape[:self.outdim - 1] + (-1,))
+
+
+flatten = FlattenLayer
+
+
+class ReshapeLayer(Layer):
+    """Reshape to a specification of sizes, input-dimension references and one ``-1``.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    shape : tuple
+        Each element a positive int, ``[i]`` (the size of input dimension ``i``) or ``-1``
+        (inferred so the total size matches; at most once).
+
+    Notes
+    -----
+    Elements are read and written in C order::
+
+        out = x.reshape(tuple(x.shape[s[0]] if isinstance(s, list) else s for s in shape))
+    """
+
+    def __init__(self, incoming: Any, shape: Sequence[Any], **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        try:
+            self.shape = check_reshape_spec(self._label(), shape)
+            reshape_output_shape(self._label(), self.input_shape, self.shape)  # sanity check, like Lasagne
+        except ValueError as exc:
+            raise _as_twin_error(exc) from None
+
+    def get_output_shape_for(self, input_shape):
+        return reshape_output_shape(self._label(), input_shape, self.shape)
+
+    def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
+        target = []
+        for s in self.shape:
+            if isinstance(s, list):
+                if s[0] >= input.ndim:
+                    raise TwinError(f"{self._label()}: specification contains {s}, but the input has {input.ndim} dimensions")
+                target.append(input.shape[s[0]])
+            else:
+                target.append(int(s))
+        known = int(np.prod([t for t in target if t != -1], dtype=np.int64))
+        ok = (known == input.size) if -1 not in target else (known > 0 and input.size % known == 0)
+        if not ok:
+            raise TwinError(
+                f"{self._label()}: cannot reshape an input of shape {input.shape} ({input.size} elements) "
+                f"to {tuple(target)} (specification {self.shape})"
+            )
+        return np.reshape(input, tuple(target))
+
+
+reshape = ReshapeLayer
+
+
+class DimshuffleLayer(Layer):
+    """Permute the axes and insert broadcastable ones (Theano's ``dimshuffle``).
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    pattern : tuple
+        Input dimension indices (each at most once) and ``'x'`` for new axes of size 1.
+        An input dimension left out must have size 1; it is dropped.
+
+    Notes
+    -----
+    ``out.shape[j] = in.shape[pattern[j]]`` (1 where ``pattern[j] == 'x'``) and
+    ``out[..., i_j, ...] = x[..., i_{pattern^-1}, ...]``: a transpose followed by a reshape
+    that inserts the ``'x'`` axes and drops the omitted size-1 axes.
+    """
+
+    def __init__(self, incoming: Any, pattern: Sequence[Any], **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        try:
+            self.pattern = check_dimshuffle_pattern(self._label(), pattern)
+            dimshuffle_output_shape(self._label(), self.input_shape, self.pattern)
+        except ValueError as exc:
+            raise _as_twin_error(exc) from None
+
+    def get_output_shape_for(self, input_shape):
+        return dimshuffle_output_shape(self._label(), input_shape, self.pattern)
+
+    def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
+        kept = [p for p in self.pattern if p != "x"]
+        if any(p >= input.ndim for p in kept):
+            raise TwinError(f"{self._label()}: pattern {self.pattern} does not fit a {input.ndim}-dimensional input")
+        dropped = [i for i in range(input.ndim) if i not in kept]
+        if any(input.shape[i] != 1 for i in dropped):
+            raise TwinError(
+                f"{self._label()}: pattern {self.pattern} drops dimensions {dropped} of input shape {input.shape}; "
+                "only dimensions of size 1 can be dropped"
+            )
+        moved = np.transpose(input, kept + dropped)
+        out_shape = tuple(1 if p == "x" else input.shape[p] for p in self.pattern)
+        return np.reshape(moved, out_shape)
+
+
+dimshuffle = DimshuffleLayer
+
+
+class PadLayer(Layer):
+    """Pad every axis after the first ``batch_ndim`` with the constant ``val``.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    width : int, sequence of int or sequence of (before, after) pairs
+        An int pads every non-batch axis on both sides; a sequence gives the width per
+        axis, starting at axis ``batch_ndim`` (a shorter sequence leaves the last axes alone).
+    val : float
+        Padding value (default 0).
+    batch_ndim : int
+        Number of leading axes never padded (default 2).
+
+    Notes
+    -----
+    ``out = full(padded_shape, val); out[..., l_k : l_k + n_k, ...] = x`` with
+    ``padded_shape[k] = n_k + l_k + r_k`` for padded axes.
+    """
+
+    def __init__(self, incoming: Any, width: Any, val: float = 0, batch_ndim: int = 2, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        try:
+            pad_widths(self._label(), width, len(self.input_shape), batch_ndim)
+        except ValueError as exc:
+            raise _as_twin_error(exc) from None
+        if isinstance(val, (bool, np.ndarray)) or not isinstance(val, (int, float, np.integer, np.floating)):
+            raise TwinError(f"{self._label()}: val must be a number, got {val!r}")
+        self.width = width
+        self.val = val
+        self.batch_ndim = batch_ndim
+
+    def get_output_shape_for(self, input_shape):
+        return pad_output_shape(self._label(), input_shape, self.width, self.batch_ndim)
+
+    def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
+        pairs = pad_widths(self._label(), self.width, input.ndim, self.batch_ndim)
+        out_shape = list(input.shape)
+        index: List[Union[slice, int]] = [slice(None)] * input.ndim
+        for k, (l, r) in enumerate(pairs):
+            axis = k + self.batch_ndim
+            out_shape[axis] += l + r
+            index[axis] = slice(l, l + input.shape[axis])
+        # float(val): the value is rounded to the input dtype, like Theano's ones(...) * val
+        out = np.full(tuple(out_shape), float(self.val), dtype=input.dtype)
+        out[tuple(index)] = input
+        return out
+
+
+pad = PadLayer
+
+
+class SliceLayer(Layer):
+    """Select an index or a slice along one axis.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    indices : int or slice
+        An int selects one element and drops the axis; a slice keeps the axis.
+        Negative indices and steps count from the end, as in Python.
+    axis : int
+        The axis to slice (default -1).
+
+    Notes
+    -----
+    ``out = x[(slice(None),) * axis + (indices,)]``.
+    """
+
+    def __init__(self, incoming: Any, indices: Union[int, slice], axis: int = -1, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        try:
+            check_slice_args(self._label(), self.input_shape, indices, axis)
+        except ValueError as exc:
+            raise _as_twin_error(exc) from None
+        self.slice = indices
+        self.axis = axis
+
+    def get_output_shape_for(self, input_shape):
+        return slice_output_shape(input_shape, self.slice, self.axis)
+
+    def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
+        axis = self.axis + input.ndim if self.axis < 0 else self.axis
+        if is_int(self.slice) and not -input.shape[axis] <= self.slice < input.shape[axis]:
+            raise TwinError(
+                f"{self._label()}: index {self.slice} is out of range for axis {self.axis} of input shape {input.shape}"
+            )
+        return np.asarray(input[(slice(None),) * axis + (self.slice,)])  # 0-d array, not a scalar, for 1-d input

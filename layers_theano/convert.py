@@ -82,6 +82,7 @@ def _is_numpy_side(value: Any) -> bool:
 def twin_kwargs(layer: Layer, twins: Dict[int, Any]) -> Dict[str, Any]:
     """Constructor arguments for the twin of ``layer`` (its recorded arguments, converted)."""
     params = {id(p) for p in layer.params}
+    hook = getattr(layer, "twin_kwargs", None)
     kwargs: Dict[str, Any] = {}
     for name, value in layer._init_args.items():
         current = getattr(layer, name, None)
@@ -90,8 +91,12 @@ def twin_kwargs(layer: Layer, twins: Dict[int, Any]) -> Dict[str, Any]:
         elif name == "input_var":
             continue
         else:
-            kwargs[name] = convert_value(value, twins)
-    hook = getattr(layer, "twin_kwargs", None)
+            try:
+                kwargs[name] = convert_value(value, twins)
+            except TypeError:
+                if hook is None:
+                    raise
+                kwargs[name] = value  # the layer's hook converts what the generic rules cannot
     if hook is not None:
         kwargs = hook(kwargs, lambda v: convert_value(v, twins))
     return kwargs

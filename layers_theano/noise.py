@@ -1,2 +1,71 @@
-"""noise layers (to be filled)."""
-__all__: list = []
+"""Lasagne's noise layers (``lasagne/layers/noise.py``) on PyTensor.
+
+Lasagne draws from ``MRG_RandomStreams``; PyTensor's ``RandomStream`` plays that role
+here (same distributions, other draws). ``get_output`` is deterministic by default in
+this project, where both layers are the identity.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from layers_np import init
+
+from .backend import T
+from .base import Layer
+
+__all__ = ["DropoutLayer", "dropout", "dropout_channels", "spatial_dropout", "dropout_locations", "GaussianNoiseLayer"]
+
+
+class DropoutLayer(Layer):
+    def __init__(self, incoming: Any, p: float = 0.5, rescale: bool = True, shared_axes: Sequence[int] = (),
+                 **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        self._srng = T.random.utils.RandomStream(init.get_rng().randint(1, 2147462579))
+        self.p = p
+        self.rescale = rescale
+        self.shared_axes = tuple(shared_axes)
+
+    def get_output_for(self, input, deterministic=False, **kwargs):
+        if deterministic or self.p == 0:
+            return input
+        one = T.constant(1)
+        retain_prob = one - self.p
+        if self.rescale:
+            input = input / retain_prob
+        mask_shape = self.input_shape
+        if any(s is None for s in mask_shape):
+            mask_shape = input.shape
+        if self.shared_axes:
+            shared_axes = tuple(a if a >= 0 else a + input.ndim for a in self.shared_axes)
+            mask_shape = tuple(1 if a in shared_axes else s for a, s in enumerate(mask_shape))
+        mask = self._srng.binomial(1, retain_prob, size=mask_shape).astype(input.dtype)
+        return input * mask
+
+
+dropout = DropoutLayer
+
+
+def dropout_channels(incoming: Any, *args: Any, **kwargs: Any) -> DropoutLayer:
+    ndim = len(getattr(incoming, "output_shape", incoming))
+    kwargs["shared_axes"] = tuple(range(2, ndim))
+    return DropoutLayer(incoming, *args, **kwargs)
+
+
+spatial_dropout = dropout_channels
+
+
+def dropout_locations(incoming: Any, *args: Any, **kwargs: Any) -> DropoutLayer:
+    kwargs["shared_axes"] = (1,)
+    return DropoutLayer(incoming, *args, **kwargs)
+
+
+class GaussianNoiseLayer(Layer):
+    def __init__(self, incoming: Any, sigma: float = 0.1, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        self._srng = T.random.utils.RandomStream(init.get_rng().randint(1, 2147462579))
+        self.sigma = sigma
+
+    def get_output_for(self, input, deterministic=False, **kwargs):
+        if deterministic or self.sigma == 0:
+            return input
+        return input + self._srng.normal(0.0, self.sigma, size=input.shape).astype(input.dtype)

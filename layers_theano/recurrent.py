@@ -1,2 +1,479 @@
-"""recurrent layers (to be filled)."""
-__all__: list = []
+"""Recurrent layers (Lasagne master's ``recurrent.py``): CustomRecurrentLayer, RecurrentLayer,
+Gate, LSTMLayer and GRULayer, run with ``scan`` (or unrolled with ``unroll_scan=True``).
+
+Lasagne makes these MergeLayers so that a mask and initial states given as layers become
+extra incomings; here they are ``extra_input_layers`` of a one-input Layer (the base
+``get_output`` passes their outputs as ``extra_inputs=[mask, hid_init(, cell_init)]``).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from layers_np import init
+from layers_np._record import RecordsArguments
+from layers_np.shapes import (check_recurrent_input, check_recurrent_options, num_flat_inputs,
+                              recurrent_output_shape)
+
+from . import nonlinearities
+from .backend import T, pytensor, scan
+from .base import InputLayer, Layer, get_all_layers, get_all_params, get_output
+from .dense import DenseLayer
+
+__all__ = ["CustomRecurrentLayer", "RecurrentLayer", "Gate", "LSTMLayer", "GRULayer", "unroll_scan"]
+
+
+def unroll_scan(fn: Callable, sequences: Any, outputs_info: List[Any], non_sequences: List[Any], n_steps: int,
+                go_backwards: bool = False) -> List[Any]:
+    """Lasagne's ``utils.unroll_scan``: the scan loop written out step by step in the graph."""
+    if not isinstance(sequences, (list, tuple)):
+        sequences = [sequences]
+    counter = list(range(n_steps))
+    if go_backwards:
+        counter = counter[::-1]
+    output: List[List[Any]] = []
+    prev_vals = list(outputs_info)
+    for i in counter:
+        out_ = fn(*([s[i] for s in sequences] + prev_vals + list(non_sequences)))
+        if not isinstance(out_, (list, tuple)):
+            out_ = [out_]
+        output.append(list(out_))
+        prev_vals = output[-1]
+    return [T.stack([o[i] for o in output]) for i in range(len(output[0]))]
+
+
+def _grad_clip(x: Any, clip: Any) -> Any:
+    return pytensor.gradient.grad_clip(x, -clip, clip)
+
+
+class _SubNetwork:
+    """Stands in the recorded constructor arguments for a sub-network (input_to_hidden,
+    hidden_to_hidden): those layers are not below the recurrent layer, so ``to_numpy``
+    converts them separately through :meth:`CustomRecurrentLayer.twin_kwargs`."""
+
+    __slots__ = ("layer",)
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+
+    def __repr__(self) -> str:
+        return f"_SubNetwork({type(self.layer).__name__})"
+
+
+def _repeat_init(param: Any, num_batch: Any) -> Any:
+    """Lasagne repeats a (1, ...) initial state with a dot against a ones vector."""
+    dot_dims = list(range(1, param.ndim - 1)) + [0, param.ndim - 1]
+    return T.dot(T.ones((num_batch, 1)), param.dimshuffle(dot_dims))
+
+
+class CustomRecurrentLayer(Layer):
+    def __init__(self, incoming: Any, input_to_hidden: Layer, hidden_to_hidden: Layer,
+                 nonlinearity: Optional[Callable] = nonlinearities.rectify, hid_init: Any = init.Constant(0.),
+                 backwards: bool = False, learn_init: bool = False, gradient_steps: int = -1, grad_clipping: Any = 0,
+                 unroll_scan: bool = False, precompute_input: bool = True, mask_input: Optional[Layer] = None,
+                 only_return_final: bool = False, **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        record = self.__dict__.get("_init_args")
+        if record is not None and record.get("input_to_hidden") is input_to_hidden:
+            record["input_to_hidden"] = _SubNetwork(input_to_hidden)
+            record["hidden_to_hidden"] = _SubNetwork(hidden_to_hidden)
+        name = type(self).__name__
+        check_recurrent_input(name, self.input_shape)
+        for label, sub in (("input_to_hidden", input_to_hidden), ("hidden_to_hidden", hidden_to_hidden)):
+            n_in = [l for l in get_all_layers(sub) if isinstance(l, InputLayer)]
+            if len(n_in) != 1:
+                raise ValueError(f"`{label}` must have exactly one InputLayer, but it has {len(n_in)}")
+        h2h_in = [l for l in get_all_layers(hidden_to_hidden) if isinstance(l, InputLayer)][0]
+        self.input_to_hidden = input_to_hidden
+        self.hidden_to_hidden = hidden_to_hidden
+        self.learn_init = learn_init
+        self.backwards = backwards
+        self.gradient_steps = gradient_steps
+        self.grad_clipping = grad_clipping
+        self.unroll_scan = unroll_scan
+        self.precompute_input = precompute_input
+        self.only_return_final = only_return_final
+        input_shape = self.input_shape
+        check_recurrent_options(name, input_shape, unroll_scan, gradient_steps)
+        i2h, h2h = input_to_hidden.output_shape, hidden_to_hidden.output_shape
+        if (precompute_input and i2h[0] is not None and input_shape[0] is not None and input_shape[1] is not None
+                and i2h[0] != input_shape[0] * input_shape[1]):
+            raise ValueError("When precompute_input == True, input_to_hidden.output_shape[0] must equal "
+                             "incoming.output_shape[0]*incoming.output_shape[1] (i.e. batch_size*sequence_length) "
+                             f"or be None but input_to_hidden.output_shape[0] = {i2h[0]}")
+        if not precompute_input and i2h[0] is not None and h2h[0] is not None and i2h[0] != h2h[0]:
+            raise ValueError("When precompute_input == False, input_to_hidden.output_shape[0] must equal "
+                             f"hidden_to_hidden.output_shape[0] but got {i2h[0]} and {h2h[0]}")
+        if not all(a is None or b is None or a == b for a, b in zip(i2h[1:], h2h[1:])):
+            raise ValueError("The output shape for input_to_hidden and hidden_to_hidden must be equal after the "
+                             f"first dimension, but input_to_hidden.output_shape={i2h} and "
+                             f"hidden_to_hidden.output_shape={h2h}")
+        if not all(a is None or b is None or a == b for a, b in zip(i2h[1:], h2h_in.output_shape[1:])):
+            raise ValueError("The output shape for input_to_hidden must be equal to the input shape of "
+                             f"hidden_to_hidden after the first dimension, but input_to_hidden.output_shape={i2h} "
+                             f"and hidden_to_hidden.input_shape={h2h_in.output_shape}")
+        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
+        if isinstance(hid_init, Layer):
+            self.hid_init = hid_init
+        else:
+            self.hid_init = self.add_param(hid_init, (1,) + tuple(h2h[1:]), name="hid_init",
+                                           trainable=learn_init, regularizable=False)
+        self.mask_input = mask_input
+        self.extra_input_layers = [mask_input, hid_init if isinstance(hid_init, Layer) else None]
+
+    def get_params(self, unwrap_shared: bool = True, **tags: bool) -> List[Any]:
+        params = super().get_params(**tags)
+        params += get_all_params(self.input_to_hidden, **tags)
+        params += get_all_params(self.hidden_to_hidden, **tags)
+        return params
+
+    def get_output_shape_for(self, input_shape):
+        return recurrent_output_shape(input_shape, self.hidden_to_hidden.output_shape[1:], self.only_return_final)
+
+    def twin_kwargs(self, kwargs: Dict[str, Any], convert: Callable[[Any], Any]) -> Dict[str, Any]:
+        from .convert import to_numpy
+
+        kwargs["input_to_hidden"] = to_numpy(self.input_to_hidden)
+        kwargs["hidden_to_hidden"] = to_numpy(self.hidden_to_hidden)
+        return kwargs
+
+    def get_output_for(self, input, extra_inputs=None, **kwargs):
+        mask, hid_init = (list(extra_inputs) + [None, None])[:2] if extra_inputs else (None, None)
+        input = input.dimshuffle(1, 0, *range(2, input.ndim))
+        seq_len, num_batch = input.shape[0], input.shape[1]
+        if self.precompute_input:
+            trailing = tuple(input.shape[n] for n in range(2, input.ndim))
+            input = T.reshape(input, (seq_len * num_batch,) + trailing)
+            input = get_output(self.input_to_hidden, input, **kwargs)
+            trailing = tuple(input.shape[n] for n in range(1, input.ndim))
+            input = T.reshape(input, (seq_len, num_batch) + trailing)
+        non_seqs = get_all_params(self.hidden_to_hidden)
+        if not self.precompute_input:
+            non_seqs += get_all_params(self.input_to_hidden)
+
+        def step(input_n, hid_previous, *args):
+            hid_pre = get_output(self.hidden_to_hidden, hid_previous, **kwargs)
+            if self.precompute_input:
+                hid_pre += input_n
+            else:
+                hid_pre += get_output(self.input_to_hidden, input_n, **kwargs)
+            if self.grad_clipping:
+                hid_pre = _grad_clip(hid_pre, self.grad_clipping)
+            return self.nonlinearity(hid_pre)
+
+        def step_masked(input_n, mask_n, hid_previous, *args):
+            hid = step(input_n, hid_previous, *args)
+            return [T.switch(mask_n, hid, hid_previous)]
+
+        if mask is not None:
+            mask = mask.dimshuffle(1, 0, "x")
+            sequences, step_fun = [input, mask], step_masked
+        else:
+            sequences, step_fun = input, step
+        if not isinstance(self.hid_init, Layer):
+            hid_init = _repeat_init(self.hid_init, num_batch)
+        if self.unroll_scan:
+            hid_out = unroll_scan(step_fun, sequences, [hid_init], non_seqs, self.input_shape[1],
+                                  go_backwards=self.backwards)[0]
+        else:
+            hid_out = scan(fn=step_fun, sequences=sequences, go_backwards=self.backwards, outputs_info=[hid_init],
+                           non_sequences=non_seqs, truncate_gradient=self.gradient_steps, strict=True)[0]
+        if self.only_return_final:
+            return hid_out[-1]
+        hid_out = hid_out.dimshuffle(1, 0, *range(2, hid_out.ndim))
+        if self.backwards:
+            hid_out = hid_out[:, ::-1]
+        return hid_out
+
+
+class RecurrentLayer(CustomRecurrentLayer):
+    def __init__(self, incoming: Any, num_units: int, W_in_to_hid: Any = init.Uniform(), W_hid_to_hid: Any = init.Uniform(),
+                 b: Any = init.Constant(0.), nonlinearity: Optional[Callable] = nonlinearities.rectify,
+                 hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
+                 gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
+                 precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
+                 **kwargs: Any) -> None:
+        input_shape = incoming if isinstance(incoming, tuple) else incoming.output_shape
+        check_recurrent_input(type(self).__name__, input_shape)
+        if "name" in kwargs and kwargs["name"] is not None:
+            basename = kwargs["name"] + "."
+        else:
+            basename = ""
+        layer_kwargs = {k: v for k, v in kwargs.items() if k != "name"}
+        in_to_hid = DenseLayer(InputLayer((None,) + tuple(input_shape[2:])), num_units, W=W_in_to_hid, b=b,
+                               nonlinearity=None, name=basename + "input_to_hidden", **layer_kwargs)
+        hid_to_hid = DenseLayer(InputLayer((None, num_units)), num_units, W=W_hid_to_hid, b=None,
+                                nonlinearity=None, name=basename + "hidden_to_hidden", **layer_kwargs)
+        self.W_in_to_hid = in_to_hid.W
+        self.W_hid_to_hid = hid_to_hid.W
+        self.b = in_to_hid.b
+        self.num_units = num_units
+        super().__init__(incoming, in_to_hid, hid_to_hid, nonlinearity=nonlinearity, hid_init=hid_init,
+                         backwards=backwards, learn_init=learn_init, gradient_steps=gradient_steps,
+                         grad_clipping=grad_clipping, unroll_scan=unroll_scan, precompute_input=precompute_input,
+                         mask_input=mask_input, only_return_final=only_return_final, **kwargs)
+
+    def twin_kwargs(self, kwargs: Dict[str, Any], convert: Callable[[Any], Any]) -> Dict[str, Any]:
+        kwargs["W_in_to_hid"] = self.W_in_to_hid.get_value()
+        kwargs["W_hid_to_hid"] = self.W_hid_to_hid.get_value()
+        kwargs["b"] = None if self.b is None else self.b.get_value()
+        return kwargs
+
+
+class Gate(RecordsArguments):
+    """Parameters of one gate (Lasagne's ``Gate``): input and hidden weights, peephole, bias, nonlinearity."""
+
+    def __init__(self, W_in: Any = init.Normal(0.1), W_hid: Any = init.Normal(0.1), W_cell: Any = init.Normal(0.1),
+                 b: Any = init.Constant(0.), nonlinearity: Optional[Callable] = nonlinearities.sigmoid) -> None:
+        self.W_in = W_in
+        self.W_hid = W_hid
+        if W_cell is not None:
+            self.W_cell = W_cell
+        self.b = b
+        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
+
+
+def _gate_twin(layer: Any, gate: str, convert: Callable[[Any], Any], peephole: bool,
+               nonlinearity_attr: Optional[str] = None) -> Any:
+    """The numpy Gate holding the current values of one gate's parameters."""
+    import layers_np
+
+    return layers_np.Gate(W_in=getattr(layer, f"W_in_to_{gate}").get_value(),
+                          W_hid=getattr(layer, f"W_hid_to_{gate}").get_value(),
+                          W_cell=getattr(layer, f"W_cell_to_{gate}").get_value() if peephole else None,
+                          b=getattr(layer, f"b_{gate}").get_value(),
+                          nonlinearity=convert(getattr(layer, nonlinearity_attr or f"nonlinearity_{gate}")))
+
+
+class _GatedBase(Layer):
+    """Shared constructor logic of LSTMLayer and GRULayer."""
+
+    def _setup(self, num_units: int, backwards: bool, learn_init: bool, gradient_steps: int, grad_clipping: Any,
+               unroll_scan: bool, precompute_input: bool, only_return_final: bool) -> int:
+        name = type(self).__name__
+        check_recurrent_input(name, self.input_shape)
+        self.learn_init = learn_init
+        self.num_units = num_units
+        self.backwards = backwards
+        self.gradient_steps = gradient_steps
+        self.grad_clipping = grad_clipping
+        self.unroll_scan = unroll_scan
+        self.precompute_input = precompute_input
+        self.only_return_final = only_return_final
+        check_recurrent_options(name, self.input_shape, unroll_scan, gradient_steps)
+        return num_flat_inputs(name, self.input_shape)
+
+    def _add_gate_params(self, gate: Any, gate_name: str, num_inputs: int) -> tuple:
+        num_units = self.num_units
+        return (self.add_param(gate.W_in, (num_inputs, num_units), name=f"W_in_to_{gate_name}"),
+                self.add_param(gate.W_hid, (num_units, num_units), name=f"W_hid_to_{gate_name}"),
+                self.add_param(gate.b, (num_units,), name=f"b_{gate_name}", regularizable=False),
+                gate.nonlinearity)
+
+    def get_output_shape_for(self, input_shape):
+        return recurrent_output_shape(input_shape, (self.num_units,), self.only_return_final)
+
+    def _run(self, step_fun: Callable, sequences: List[Any], outputs_info: List[Any], non_seqs: List[Any]) -> List[Any]:
+        if self.unroll_scan:
+            return unroll_scan(step_fun, sequences, outputs_info, non_seqs, self.input_shape[1],
+                               go_backwards=self.backwards)
+        out = scan(fn=step_fun, sequences=sequences, outputs_info=outputs_info, go_backwards=self.backwards,
+                   truncate_gradient=self.gradient_steps, non_sequences=non_seqs, strict=True)[0]
+        return out if isinstance(out, (list, tuple)) else [out]
+
+    def _finish(self, hid_out: Any) -> Any:
+        if self.only_return_final:
+            return hid_out[-1]
+        hid_out = hid_out.dimshuffle(1, 0, 2)
+        if self.backwards:
+            hid_out = hid_out[:, ::-1]
+        return hid_out
+
+
+class LSTMLayer(_GatedBase):
+    def __init__(self, incoming: Any, num_units: int, ingate: Gate = Gate(), forgetgate: Gate = Gate(),
+                 cell: Gate = Gate(W_cell=None, nonlinearity=nonlinearities.tanh), outgate: Gate = Gate(),
+                 nonlinearity: Optional[Callable] = nonlinearities.tanh, cell_init: Any = init.Constant(0.),
+                 hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
+                 peepholes: bool = True, gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
+                 precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
+        self.peepholes = peepholes
+        num_inputs = self._setup(num_units, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
+                                 precompute_input, only_return_final)
+        (self.W_in_to_ingate, self.W_hid_to_ingate, self.b_ingate,
+         self.nonlinearity_ingate) = self._add_gate_params(ingate, "ingate", num_inputs)
+        (self.W_in_to_forgetgate, self.W_hid_to_forgetgate, self.b_forgetgate,
+         self.nonlinearity_forgetgate) = self._add_gate_params(forgetgate, "forgetgate", num_inputs)
+        (self.W_in_to_cell, self.W_hid_to_cell, self.b_cell,
+         self.nonlinearity_cell) = self._add_gate_params(cell, "cell", num_inputs)
+        (self.W_in_to_outgate, self.W_hid_to_outgate, self.b_outgate,
+         self.nonlinearity_outgate) = self._add_gate_params(outgate, "outgate", num_inputs)
+        if peepholes:
+            self.W_cell_to_ingate = self.add_param(ingate.W_cell, (num_units,), name="W_cell_to_ingate")
+            self.W_cell_to_forgetgate = self.add_param(forgetgate.W_cell, (num_units,), name="W_cell_to_forgetgate")
+            self.W_cell_to_outgate = self.add_param(outgate.W_cell, (num_units,), name="W_cell_to_outgate")
+        if isinstance(cell_init, Layer):
+            self.cell_init = cell_init
+        else:
+            self.cell_init = self.add_param(cell_init, (1, num_units), name="cell_init", trainable=learn_init,
+                                            regularizable=False)
+        if isinstance(hid_init, Layer):
+            self.hid_init = hid_init
+        else:
+            self.hid_init = self.add_param(hid_init, (1, num_units), name="hid_init", trainable=learn_init,
+                                           regularizable=False)
+        self.mask_input = mask_input
+        self.extra_input_layers = [mask_input, hid_init if isinstance(hid_init, Layer) else None,
+                                   cell_init if isinstance(cell_init, Layer) else None]
+
+    def twin_kwargs(self, kwargs: Dict[str, Any], convert: Callable[[Any], Any]) -> Dict[str, Any]:
+        for gate in ("ingate", "forgetgate", "cell", "outgate"):
+            kwargs[gate] = _gate_twin(self, gate, convert, self.peepholes and gate != "cell")
+        return kwargs
+
+    def get_output_for(self, input, extra_inputs=None, **kwargs):
+        mask, hid_init, cell_init = (list(extra_inputs) + [None] * 3)[:3] if extra_inputs else (None, None, None)
+        if input.ndim > 3:
+            input = T.flatten(input, 3)
+        input = input.dimshuffle(1, 0, 2)
+        seq_len, num_batch, _ = input.shape
+        W_in_stacked = T.concatenate([self.W_in_to_ingate, self.W_in_to_forgetgate,
+                                      self.W_in_to_cell, self.W_in_to_outgate], axis=1)
+        W_hid_stacked = T.concatenate([self.W_hid_to_ingate, self.W_hid_to_forgetgate,
+                                       self.W_hid_to_cell, self.W_hid_to_outgate], axis=1)
+        b_stacked = T.concatenate([self.b_ingate, self.b_forgetgate, self.b_cell, self.b_outgate], axis=0)
+        if self.precompute_input:
+            input = T.dot(input, W_in_stacked) + b_stacked
+        n = self.num_units
+
+        def slice_w(x, k):
+            return x[:, k * n:(k + 1) * n]
+
+        def step(input_n, cell_previous, hid_previous, *args):
+            if not self.precompute_input:
+                input_n = T.dot(input_n, W_in_stacked) + b_stacked
+            gates = input_n + T.dot(hid_previous, W_hid_stacked)
+            if self.grad_clipping:
+                gates = _grad_clip(gates, self.grad_clipping)
+            ingate, forgetgate = slice_w(gates, 0), slice_w(gates, 1)
+            cell_input, outgate = slice_w(gates, 2), slice_w(gates, 3)
+            if self.peepholes:
+                ingate += cell_previous * self.W_cell_to_ingate
+                forgetgate += cell_previous * self.W_cell_to_forgetgate
+            ingate = self.nonlinearity_ingate(ingate)
+            forgetgate = self.nonlinearity_forgetgate(forgetgate)
+            cell_input = self.nonlinearity_cell(cell_input)
+            cell = forgetgate * cell_previous + ingate * cell_input
+            if self.peepholes:
+                outgate += cell * self.W_cell_to_outgate
+            outgate = self.nonlinearity_outgate(outgate)
+            hid = outgate * self.nonlinearity(cell)
+            return [cell, hid]
+
+        def step_masked(input_n, mask_n, cell_previous, hid_previous, *args):
+            cell, hid = step(input_n, cell_previous, hid_previous, *args)
+            return [T.switch(mask_n, cell, cell_previous), T.switch(mask_n, hid, hid_previous)]
+
+        if mask is not None:
+            sequences, step_fun = [input, mask.dimshuffle(1, 0, "x")], step_masked
+        else:
+            sequences, step_fun = [input], step
+        ones = T.ones((num_batch, 1))
+        if not isinstance(self.cell_init, Layer):
+            cell_init = T.dot(ones, self.cell_init)
+        if not isinstance(self.hid_init, Layer):
+            hid_init = T.dot(ones, self.hid_init)
+        non_seqs = [W_hid_stacked]
+        if self.peepholes:
+            non_seqs += [self.W_cell_to_ingate, self.W_cell_to_forgetgate, self.W_cell_to_outgate]
+        if not self.precompute_input:
+            non_seqs += [W_in_stacked, b_stacked]
+        cell_out, hid_out = self._run(step_fun, sequences, [cell_init, hid_init], non_seqs)
+        return self._finish(hid_out)
+
+
+class GRULayer(_GatedBase):
+    def __init__(self, incoming: Any, num_units: int, resetgate: Gate = Gate(W_cell=None),
+                 updategate: Gate = Gate(W_cell=None),
+                 hidden_update: Gate = Gate(W_cell=None, nonlinearity=nonlinearities.tanh),
+                 hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
+                 gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
+                 precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(incoming, **kwargs)
+        num_inputs = self._setup(num_units, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
+                                 precompute_input, only_return_final)
+        # Lasagne adds the update gate's parameters first, then the reset gate's.
+        (self.W_in_to_updategate, self.W_hid_to_updategate, self.b_updategate,
+         self.nonlinearity_updategate) = self._add_gate_params(updategate, "updategate", num_inputs)
+        (self.W_in_to_resetgate, self.W_hid_to_resetgate, self.b_resetgate,
+         self.nonlinearity_resetgate) = self._add_gate_params(resetgate, "resetgate", num_inputs)
+        (self.W_in_to_hidden_update, self.W_hid_to_hidden_update, self.b_hidden_update,
+         self.nonlinearity_hid) = self._add_gate_params(hidden_update, "hidden_update", num_inputs)
+        if isinstance(hid_init, Layer):
+            self.hid_init = hid_init
+        else:
+            self.hid_init = self.add_param(hid_init, (1, num_units), name="hid_init", trainable=learn_init,
+                                           regularizable=False)
+        self.mask_input = mask_input
+        self.extra_input_layers = [mask_input, hid_init if isinstance(hid_init, Layer) else None]
+
+    def twin_kwargs(self, kwargs: Dict[str, Any], convert: Callable[[Any], Any]) -> Dict[str, Any]:
+        kwargs["resetgate"] = _gate_twin(self, "resetgate", convert, False)
+        kwargs["updategate"] = _gate_twin(self, "updategate", convert, False)
+        kwargs["hidden_update"] = _gate_twin(self, "hidden_update", convert, False, "nonlinearity_hid")
+        return kwargs
+
+    def get_output_for(self, input, extra_inputs=None, **kwargs):
+        mask, hid_init = (list(extra_inputs) + [None, None])[:2] if extra_inputs else (None, None)
+        if input.ndim > 3:
+            input = T.flatten(input, 3)
+        input = input.dimshuffle(1, 0, 2)
+        seq_len, num_batch, _ = input.shape
+        W_in_stacked = T.concatenate([self.W_in_to_resetgate, self.W_in_to_updategate,
+                                      self.W_in_to_hidden_update], axis=1)
+        W_hid_stacked = T.concatenate([self.W_hid_to_resetgate, self.W_hid_to_updategate,
+                                       self.W_hid_to_hidden_update], axis=1)
+        b_stacked = T.concatenate([self.b_resetgate, self.b_updategate, self.b_hidden_update], axis=0)
+        if self.precompute_input:
+            input = T.dot(input, W_in_stacked) + b_stacked
+        n = self.num_units
+
+        def slice_w(x, k):
+            return x[:, k * n:(k + 1) * n]
+
+        def step(input_n, hid_previous, *args):
+            hid_input = T.dot(hid_previous, W_hid_stacked)
+            if self.grad_clipping:
+                input_n = _grad_clip(input_n, self.grad_clipping)
+                hid_input = _grad_clip(hid_input, self.grad_clipping)
+            if not self.precompute_input:
+                input_n = T.dot(input_n, W_in_stacked) + b_stacked
+            resetgate = slice_w(hid_input, 0) + slice_w(input_n, 0)
+            updategate = slice_w(hid_input, 1) + slice_w(input_n, 1)
+            resetgate = self.nonlinearity_resetgate(resetgate)
+            updategate = self.nonlinearity_updategate(updategate)
+            hidden_update = slice_w(input_n, 2) + resetgate * slice_w(hid_input, 2)
+            if self.grad_clipping:
+                hidden_update = _grad_clip(hidden_update, self.grad_clipping)
+            hidden_update = self.nonlinearity_hid(hidden_update)
+            return (1 - updategate) * hid_previous + updategate * hidden_update
+
+        def step_masked(input_n, mask_n, hid_previous, *args):
+            return T.switch(mask_n, step(input_n, hid_previous, *args), hid_previous)
+
+        if mask is not None:
+            sequences, step_fun = [input, mask.dimshuffle(1, 0, "x")], step_masked
+        else:
+            sequences, step_fun = [input], step
+        if not isinstance(self.hid_init, Layer):
+            hid_init = T.dot(T.ones((num_batch, 1)), self.hid_init)
+        non_seqs = [W_hid_stacked]
+        if not self.precompute_input:
+            non_seqs += [W_in_stacked, b_stacked]
+        hid_out = self._run(step_fun, sequences, [hid_init], non_seqs)[0]
+        return self._finish(hid_out)

@@ -9,3 +9,4 @@ from .pool import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .merge import *  # noqa: F401,F403
+from .special import *  # noqa: F401,F403

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# numpy-2 runtime check: exported zoo models load and match Theano under numpy>=2, no Theano.
+#
+#   scripts/np2_check.sh            # uses .venv (Theano env) and .venv-np2 (created if missing)
+#
+# Environment: PYTHON (Theano env python, default .venv/bin/python), NP2_VENV (default .venv-np2),
+# BASE_PYTHON (interpreter that creates NP2_VENV, default python3), TWINS_NP2_REFS (reference
+# directory, default a fresh temporary directory), ZOO_MODELS (space-separated subset).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-.venv/bin/python}
+NP2_VENV=${NP2_VENV:-.venv-np2}
+BASE_PYTHON=${BASE_PYTHON:-python3}
+REFS=${TWINS_NP2_REFS:-$(mktemp -d "${TMPDIR:-/tmp}/twins-np2.XXXXXX")}
+
+if [ ! -x "$NP2_VENV/bin/python" ]; then
+    "$BASE_PYTHON" -m venv "$NP2_VENV"
+    "$NP2_VENV/bin/pip" install --quiet 'numpy>=2' pytest
+fi
+
+# 1. Theano environment: gate every zoo model and write the reference outputs
+# shellcheck disable=SC2086
+"$PYTHON" scripts/np2_write_refs.py "$REFS" ${ZOO_MODELS:-}
+
+# 2. numpy-2 environment: only layers_np on the path (the project is not installed there);
+#    --confcutdir keeps conftest.py files of the Theano test suite out.
+TWINS_NP2_REFS="$REFS" TWINS_REQUIRE_NUMPY2=1 PYTHONPATH="$PWD" \
+    "$NP2_VENV/bin/python" -m pytest -q -p no:cacheprovider --confcutdir=tests/np2_runtime tests/np2_runtime

@@ -1,0 +1,68 @@
+"""Write gated zoo models and Theano reference outputs for the numpy-2 runtime tests.
+
+Usage (Theano environment): ``python scripts/np2_write_refs.py DIR [MODEL ...]``
+
+For each zoo model (default: every model whose layers exist) this runs ``twins gate`` (so
+the file is the certified export), then evaluates the Theano network on fixed inputs and
+writes ``DIR/<model>.npz``, ``DIR/<model>.ref.npz`` (``input:<InputLayer name>`` arrays and
+``output``) and ``DIR/manifest.json`` (files, dtypes and the tolerance to compare with).
+Exit code: 0 all written, 1 a model did not certify, 2 bad usage.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def main(argv):
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import layers_theano as LT
+    from harness.gate import gate_main
+    from harness.network import fuzz_inputs, network_dtype
+    from harness.tolerance import default_tolerance
+    from layers_theano import zoo
+    from layers_theano.backend import config, function
+
+    out_dir = argv[0]
+    names = argv[1:] or zoo.available()
+    unknown = [n for n in names if n not in zoo.FACTORIES]
+    if unknown:
+        print(f"unknown zoo models: {unknown}", file=sys.stderr)
+        return 2
+    os.makedirs(out_dir, exist_ok=True)
+    entries = []
+    for name in names:
+        model_file = f"{name}.npz"
+        code = gate_main([f"layers_theano.zoo:{name}", "-o", os.path.join(out_dir, model_file), "--profile", "dev",
+                          "--report-dir", os.path.join(out_dir, "reports")])
+        if code != 0:
+            print(f"{name}: the gate exited {code}", file=sys.stderr)
+            return 1
+        net = zoo.FACTORIES[name]()
+        dtype = network_dtype(net)
+        inputs = [l for l in LT.get_all_layers(net) if isinstance(l, LT.InputLayer)]
+        arrays = fuzz_inputs(net, np.random.default_rng(123), batch_size=3)
+        with config.change_flags(floatX=dtype):
+            fn = function([l.input_var for l in inputs], LT.get_output(net))
+        output = np.asarray(fn(*arrays))
+        ref_file = f"{name}.ref.npz"
+        with open(os.path.join(out_dir, ref_file), "wb") as f:
+            np.savez(f, output=output, **{f"input:{l.name}": a for l, a in zip(inputs, arrays)})
+        tol = default_tolerance(dtype)
+        entries.append({"name": name, "file": model_file, "reference": ref_file, "dtype": dtype,
+                        "rtol": tol.rtol, "atol": tol.atol})
+        print(f"{name}: wrote {model_file} and {ref_file}")
+    manifest = {"models": entries, "writer_numpy": np.__version__}
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,186 @@
+"""``twins gate`` / ``twins export``: exit codes, what is written and what is not."""
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import layers_np as L
+import layers_theano as LT
+from harness.gate import export_main, gate_main
+from layers_theano import zoo
+
+HERE = os.path.abspath(__file__)
+
+
+# factories used through "tests/test_gate.py:NAME" ---------------------------------------
+def corrupted_mlp():
+    """zoo.mlp whose twin gets a corrupted hidden2 weight matrix (the Theano side is intact).
+
+    The whole matrix is scaled: a single weight can hide behind a ReLU unit that no fuzzed
+    batch activates."""
+    net = zoo.mlp()
+    hidden2 = net.input_layer
+
+    def corrupt(kwargs, convert):
+        W = np.array(kwargs["W"], copy=True)
+        W *= 1.001
+        return {**kwargs, "W": W}
+
+    hidden2.twin_kwargs = corrupt  # layers_theano.convert calls this hook when building the twin
+    return net
+
+
+def lambda_mlp():
+    """A network whose nonlinearity is a Python function: not describable without code."""
+    inp = LT.InputLayer((None, 4))
+    return LT.DenseLayer(inp, 2, nonlinearity=lambda v: v * 2)
+
+
+def expression_net():
+    """An ExpressionLayer (with a numpy twin function): certifiable, but not describable without code."""
+    inp = LT.InputLayer((None, 4))
+    return LT.ExpressionLayer(inp, lambda v: v * 2, numpy_function=lambda v: v * 2, name="expr")
+
+
+def not_a_layer():
+    return 42
+
+
+def small_mlp():
+    return zoo.mlp(seed=3)
+
+
+# -----------------------------------------------------------------------------------------
+def gate(tmp_path, factory, *extra):
+    out = tmp_path / "model.npz"
+    reports = tmp_path / "reports"
+    code = gate_main([factory, "-o", str(out), "--report-dir", str(reports), "--profile", "dev",
+                      "--junit-xml", str(tmp_path / "junit.xml"), *extra])
+    return code, out, reports
+
+
+def test_gate_certifies_and_writes(tmp_path, capsys):
+    code, out, reports = gate(tmp_path, "layers_theano.zoo:mlp")
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "hidden2" in printed and "certified: wrote" in printed
+    model = L.load(out)
+    spec = L.io.read_spec(out)
+    assert spec["certification"]["verdict"] == "certified" and spec["certification"]["dtype"] == "float32"
+    assert spec["producer"]["pytensor"]
+    # the written model computes what Theano computes
+    net = zoo.mlp()
+    X = np.random.default_rng(7).standard_normal((3, 784)).astype(np.float32)
+    fn = LT.backend.function([LT.get_all_layers(net)[0].input_var], LT.get_output(net))
+    np.testing.assert_allclose(model(X), fn(X), rtol=1e-5, atol=1e-6)
+    verdict = json.loads((reports / "gate_mlp_verdict.json").read_text())
+    assert verdict["verdict"] == "certified" and verdict["exit_code"] == 0 and verdict["output"] == str(out)
+    for ext in ("csv", "json", "md"):
+        assert (reports / f"gate_mlp.{ext}").exists()
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert suite.get("tests") == "3" and suite.get("failures") == "0"
+
+
+def test_corrupted_weight_exits_1_and_writes_nothing(tmp_path, capsys):
+    code, out, reports = gate(tmp_path, f"{HERE}:corrupted_mlp")
+    printed = capsys.readouterr().out
+    assert code == 1, printed
+    assert not out.exists()
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp") or f.startswith(".model")]
+    assert "DISCREPANCY at layer 2 'hidden2'" in printed and "was not written" in printed
+    verdict = json.loads((reports / "gate_corrupted_mlp_verdict.json").read_text())
+    assert verdict["verdict"] == "DISCREPANCY" and verdict["exit_code"] == 1 and verdict["output"] is None
+    assert verdict["summary"]["first_bad"] == {"index": 2, "name": "hidden2", "class": "DenseLayer",
+                                               "verdict": "LOCAL", "reason": "values out of tolerance"}
+    failures = [c.get("name") for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
+                if c.find("failure") is not None]
+    assert failures == ["02 hidden2 (DenseLayer)", "03 output (DenseLayer)"]
+    frame_rows = json.loads((reports / "gate_corrupted_mlp.json").read_text())
+    assert [r["verdict"] for r in frame_rows] == ["ok", "LOCAL", "propagated"]
+
+
+def test_existing_output_is_left_alone_on_discrepancy(tmp_path):
+    (tmp_path / "model.npz").write_bytes(b"previous release")
+    code, out, _ = gate(tmp_path, f"{HERE}:corrupted_mlp")
+    assert code == 1 and out.read_bytes() == b"previous release"
+
+
+@pytest.mark.parametrize("factory, message", [
+    ("no_colon_here", "MODULE:FACTORY"),
+    ("no_such_module_xyz:mlp", "cannot import"),
+    ("layers_theano.zoo:no_such_factory", "no callable"),
+    (f"{HERE}:not_a_layer", "output layer of a layers_theano network"),
+    (f"{HERE}:lambda_mlp", "no numpy twin for the function"),
+    (f"{HERE}:expression_net", "ExpressionLayer 'expr' wraps a Python function"),
+])
+def test_bad_input_exits_2(tmp_path, capsys, factory, message):
+    code, out, reports = gate(tmp_path, factory)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err
+    assert not out.exists()
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert suite.get("errors") == "1"
+
+
+def test_bad_profile_and_files_exit_2(tmp_path, capsys):
+    assert gate(tmp_path, "layers_theano.zoo:mlp", "--profile", "nightly")[0] == 2
+    (tmp_path / "w.npz").write_bytes(b"PK\x03\x04 truncated")
+    assert gate(tmp_path, "layers_theano.zoo:mlp", "--weights", str(tmp_path / "w.npz"))[0] == 2
+    assert "truncated" in capsys.readouterr().err
+    with open(tmp_path / "few.npz", "wb") as f:
+        np.savez(f, np.zeros((784, 512)))
+    assert gate(tmp_path, "layers_theano.zoo:mlp", "--weights", str(tmp_path / "few.npz"))[0] == 2
+    assert "6 parameters, the file holds 1" in capsys.readouterr().err
+    np.savez(tmp_path / "samples.npz", np.zeros((2, 100), np.float32))
+    assert gate(tmp_path, "layers_theano.zoo:mlp", "--inputs", str(tmp_path / "samples.npz"))[0] == 2
+    assert "expected an array of shape (None, 784)" in capsys.readouterr().err
+    assert gate_main(["layers_theano.zoo:mlp"]) == 2  # -o is required
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_gate_with_samples_and_lasagne_weights(tmp_path, capsys):
+    source = zoo.mlp(seed=3)
+    with open(tmp_path / "w.npz", "wb") as f:
+        np.savez(f, *LT.get_all_param_values(source))
+    samples = np.random.default_rng(2).standard_normal((6, 784)).astype(np.float32)
+    np.savez(tmp_path / "samples.npz", input=samples)
+    code, out, reports = gate(tmp_path, "layers_theano.zoo:mlp", "--weights", str(tmp_path / "w.npz"),
+                              "--inputs", str(tmp_path / "samples.npz"))
+    assert code == 0, capsys.readouterr().out
+    cert = L.io.read_spec(out)["certification"]
+    assert cert["input_source"].startswith("samples") and cert["input_shapes"][0] == [[6, 784]]
+    # the weights of seed 3, not the factory's seed 0, were exported
+    for a, b in zip(L.get_all_param_values(L.load(out)), LT.get_all_param_values(source)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_export_command(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    assert export_main([f"{HERE}:small_mlp", "-o", str(out)]) == 0
+    loaded = L.load(out)
+    for a, b in zip(L.get_all_param_values(loaded), LT.get_all_param_values(zoo.mlp(seed=3))):
+        np.testing.assert_array_equal(a, b)
+    assert L.io.read_spec(out)["certification"] is None
+    assert export_main([f"{HERE}:lambda_mlp", "-o", str(tmp_path / "x.npz")]) == 2
+    assert export_main(["layers_theano.zoo:mlp", "-o", str(tmp_path / "no" / "dir" / "x.npz")]) == 2
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_theano_side_lasagne_weights(tmp_path):
+    from layers_np.io import WeightsMismatchError
+    from layers_theano.export import load_lasagne_weights
+
+    source = zoo.mlp(seed=4)
+    with open(tmp_path / "w.npz", "wb") as f:
+        np.savez(f, *LT.get_all_param_values(source))
+    target = zoo.mlp(seed=0)
+    load_lasagne_weights(target, tmp_path / "w.npz")
+    for a, b in zip(LT.get_all_param_values(target), LT.get_all_param_values(source)):
+        np.testing.assert_array_equal(a, b)
+    twin = L.DenseLayer(L.InputLayer((None, 784)), 512)
+    with pytest.raises(WeightsMismatchError):
+        L.io.load_lasagne_weights(twin, tmp_path / "w.npz")
