@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 NP2    := .venv-np2
 JOBS   ?= 2
 
-.PHONY: venv certify test test-np2 bench clean
+.PHONY: venv certify test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,8 @@ certify: $(STAMP)
 
 # The project's tests plus certification of every registered pair, on both cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --twins-profile=ci -q -p no:randomly
-	@if [ -x scripts/np2_check.sh ]; then PYTHON=$(PYTHON) scripts/np2_check.sh; fi
+	$(BIN)/python -m pytest -n $(JOBS) --twins-profile=ci -q --ignore=tests/np2_runtime
+	BASE_PYTHON=$(PYTHON) PYTHON=$(BIN)/python NP2_VENV=$(NP2) scripts/np2_check.sh
 
 bench: $(STAMP)
 	$(BIN)/twins bench

@@ -7,6 +7,8 @@ its shapes and weights.
 """
 from __future__ import annotations
 
+import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -17,6 +19,14 @@ from .compare import Comparison, compare_arrays
 from .registry import Pair, get_pair
 from .strategies import Case, resolve
 from .tolerance import default_tolerance
+
+
+# Every case also runs the twin on upcast copies (the oracle, harness.oracle) to say which side
+# is further from the exact result; TWINS_ORACLE=0 turns it off.
+ORACLE = os.environ.get("TWINS_ORACLE", "1") != "0"
+ULP_SAMPLES_PER_CASE = 64
+ULP_SAMPLES_CAP = 4096  # per PairStats
+RATIO_SAMPLES_CAP = 4096
 
 
 class HarnessError(RuntimeError):
@@ -49,6 +59,8 @@ class CaseResult:
     twin_seconds: float
     compiled: bool
     compile_seconds: float
+    blame: Any = None  # harness.oracle.Blame of this case (None when the oracle is off)
+    ulp_sample: Any = None  # a sample of per-element ULP distances |theano - twin|
 
     @property
     def ok(self) -> bool:
@@ -176,7 +188,27 @@ def evaluate(pair: Pair, built: Built) -> CaseResult:
         problem = _check_declared(label, layer.output_shape, theano_out.shape)
         if problem and comparison.ok:
             comparison.ok, comparison.reason = False, problem
-    return CaseResult(built.case, comparison, theano_seconds, twin_seconds, compiled, compile_seconds)
+    result = CaseResult(built.case, comparison, theano_seconds, twin_seconds, compiled, compile_seconds)
+    if ORACLE:
+        _attach_oracle(pair, built, result, theano_out, twin_out, bound)
+    return result
+
+
+def _attach_oracle(pair: Pair, built: Built, result: CaseResult, theano_out: np.ndarray, twin_out: Any,
+                   bound: Optional[np.ndarray]) -> None:
+    """Blame (which side is further from the higher-precision oracle) and a ULP sample for one case."""
+    from .oracle import Blame, blame_case, ulp_sample
+
+    twin_arr = np.asarray(twin_out)
+    try:
+        result.ulp_sample = ulp_sample(theano_out, twin_arr, built.case.dtype,
+                                       np.random.default_rng(built.case.values.seed), ULP_SAMPLES_PER_CASE)
+        if twin_arr.shape == theano_out.shape and theano_out.dtype.kind == "f" and twin_arr.dtype.kind == "f":
+            result.blame = blame_case(pair, built, theano_out, twin_arr, bound, result.comparison.worst_index)
+        else:
+            result.blame = Blame(note="outputs not comparable")
+    except Exception as exc:  # the oracle is advisory: never turn a case into a harness error
+        result.blame = Blame(note=f"oracle failed: {type(exc).__name__}: {exc}")
 
 
 def run_case(pair: Pair, case: Case) -> CaseResult:
@@ -209,6 +241,17 @@ class PairStats:
     reproducer: str = ""
     tolerance: str = ""
     last_failure: Optional[Tuple[Case, CaseResult, Any]] = None
+    # numerical truth (harness.oracle): blame of the worst case, its sides' distances to the oracle
+    family: str = ""
+    bound: str = ""  # what the allowance is made of: the pair's declared error bound + the table
+    blame: str = ""
+    theano_ulps_to_oracle: float = 0.0
+    twin_ulps_to_oracle: float = 0.0
+    blame_note: str = ""
+    blame_counts: Dict[str, int] = field(default_factory=dict)  # verdict -> number of cases
+    ulp_samples: List[float] = field(default_factory=list)  # per-element ULP |theano - twin|, capped
+    ratio_samples: List[float] = field(default_factory=list)  # per-case worst |diff|/allowed, capped
+    worst_built: Optional[Tuple[Built, CaseResult]] = field(default=None, repr=False)
 
     def add(self, result: CaseResult, built: Built) -> None:
         c = result.comparison
@@ -223,12 +266,28 @@ class PairStats:
         self.worst_abs = max(self.worst_abs, c.max_abs)
         self.worst_rel = max(self.worst_rel, c.max_rel)
         self.worst_ulp = max(self.worst_ulp, c.max_ulp)
+        if len(self.ratio_samples) < RATIO_SAMPLES_CAP:
+            self.ratio_samples.append(float(c.max_bound_ratio))
+        if result.ulp_sample is not None and len(self.ulp_samples) < ULP_SAMPLES_CAP:
+            self.ulp_samples.extend(float(x) for x in result.ulp_sample[:ULP_SAMPLES_CAP - len(self.ulp_samples)])
+        blame = result.blame
+        if blame is not None:
+            self.blame_counts[blame.verdict] = self.blame_counts.get(blame.verdict, 0) + 1
         if c.max_bound_ratio >= self.worst_ratio or not c.ok:
             self.worst_ratio = max(self.worst_ratio, c.max_bound_ratio)
             self.worst_case = result.case.describe()
+            self.worst_built = (built, result)
+            if blame is not None:
+                self.set_blame(blame)
         if not c.ok:
             self.failures += 1
             self.last_failure = (result.case, result, built)
+
+    def set_blame(self, blame: Any) -> None:
+        self.blame = blame.verdict
+        self.theano_ulps_to_oracle = blame.theano_ulps
+        self.twin_ulps_to_oracle = blame.twin_ulps
+        self.blame_note = blame.describe()
 
     @property
     def examples_per_second(self) -> float:
@@ -238,12 +297,15 @@ class PairStats:
 def certify_pair(pair: Pair, dtype: str, profile: str = "dev", report_dir: Optional[str] = None,
                  on_example: Optional[Callable[[], None]] = None) -> PairStats:
     """Fuzz one pair in one dtype under a hypothesis profile; never raises on a discrepancy."""
-    from hypothesis import given, settings
+    from hypothesis import given, settings, target
 
     from . import profiles
 
     profiles.register_profiles()
     stats = PairStats(pair.name, dtype)
+    from .bounds import bound_name
+
+    stats.family, stats.bound = pair.family, bound_name(pair)
     base = settings.get_profile(profile)
     max_examples = max(1, int(round(base.max_examples * pair.max_examples_scale)))
 
@@ -253,6 +315,9 @@ def certify_pair(pair: Pair, dtype: str, profile: str = "dev", report_dir: Optio
         built = build(pair, case)
         result = evaluate(pair, built)
         stats.add(result, built)
+        ratio = result.comparison.max_bound_ratio
+        # steer fuzzing towards the inputs that stress the layer most (hypothesis' targeted phase)
+        target(float(ratio) if math.isfinite(ratio) else 1e30, label="diff/allowed")
         if on_example is not None:
             on_example()
         if not result.ok:
@@ -269,12 +334,30 @@ def certify_pair(pair: Pair, dtype: str, profile: str = "dev", report_dir: Optio
         stats.verdict = "ERROR"
         stats.message = f"{type(exc).__name__}: {exc}"
     stats.wall_seconds = time.perf_counter() - start
+    if ORACLE and stats.worst_built is not None:
+        _confirm_blame(pair, stats)
+    stats.worst_built = None  # do not keep the arrays alive
     if stats.verdict != "certified" and report_dir is not None and stats.last_failure is not None:
         from .reproducer import save_reproducer
 
         case, _, built = stats.last_failure
         stats.reproducer = save_reproducer(report_dir, pair, built)
     return stats
+
+
+def _confirm_blame(pair: Pair, stats: PairStats) -> None:
+    """Cross-check the worst case's blame with Theano in float64 when a side is blamed (float32 only)."""
+    from .oracle import blame_case
+
+    built, result = stats.worst_built
+    if result.blame is None or result.blame.verdict not in ("theano", "twin", "both"):
+        return
+    try:
+        blame = blame_case(pair, built, worst_index=result.comparison.worst_index, cross_check=True)
+    except Exception:
+        return
+    if blame.verdict != "n/a":
+        stats.set_blame(blame)
 
 
 def _cases(pair: Pair, dtype: str) -> Any:

@@ -180,8 +180,8 @@ class InputLayer(Layer):
     def check_input(self, X: Any) -> np.ndarray:
         if not isinstance(X, np.ndarray):
             X = np.asarray(X)
-        if X.dtype.kind != "f":
-            raise TwinError(f"{self._label()}: expected a floating-point array, got dtype {X.dtype}")
+        if X.dtype.kind not in "fiu":  # integers are indices for an EmbeddingLayer
+            raise TwinError(f"{self._label()}: expected a numeric (float or integer index) array, got dtype {X.dtype}")
         if X.ndim != len(self.shape) or any(
             want is not None and want != got for want, got in zip(self.shape, X.shape)
         ):

@@ -22,7 +22,16 @@ fi
 # shellcheck disable=SC2086
 "$PYTHON" scripts/np2_write_refs.py "$REFS" ${ZOO_MODELS:-}
 
-# 2. numpy-2 environment: only layers_np on the path (the project is not installed there);
-#    --confcutdir keeps conftest.py files of the Theano test suite out.
-TWINS_NP2_REFS="$REFS" TWINS_REQUIRE_NUMPY2=1 PYTHONPATH="$PWD" \
-    "$NP2_VENV/bin/python" -m pytest -q -p no:cacheprovider --confcutdir=tests/np2_runtime tests/np2_runtime
+# 2. numpy-2 environment: only layers_np importable. The checkout is kept off sys.path (its
+#    egg-info would load the `twins` pytest plugin, which needs hypothesis): pytest runs from a
+#    directory holding just a link to layers_np; --confcutdir keeps tests/conftest.py out.
+ROOT=$PWD
+REFS=$(cd "$REFS" && pwd)
+case "$NP2_VENV" in /*) NP2_PYTEST="$NP2_VENV/bin/pytest" ;; *) NP2_PYTEST="$ROOT/$NP2_VENV/bin/pytest" ;; esac
+RUNTIME=$(mktemp -d "${TMPDIR:-/tmp}/twins-np2-path.XXXXXX")
+trap 'rm -rf "$RUNTIME"' EXIT
+ln -s "$ROOT/layers_np" "$RUNTIME/layers_np"
+cd "$RUNTIME"
+TWINS_NP2_REFS="$REFS" TWINS_REQUIRE_NUMPY2=1 PYTHONPATH="$RUNTIME" \
+    "$NP2_PYTEST" -q -p no:cacheprovider -p no:twins --rootdir="$ROOT" \
+    --confcutdir="$ROOT/tests/np2_runtime" "$ROOT/tests/np2_runtime"
