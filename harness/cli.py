@@ -26,6 +26,9 @@ def certify_main(argv: List[str]) -> int:
     parser.add_argument("--pairs-module", action="append", default=[], metavar="MODULE",
                         help="import MODULE first (it registers your own pairs); repeatable")
     parser.add_argument("--no-builtin", action="store_true", help="skip the built-in catalogue")
+    parser.add_argument("--zoo", nargs="*", metavar="MODEL", default=None,
+                        help="also certify zoo networks (all available ones without names) for the HTML report")
+    parser.add_argument("--no-html", action="store_true", help="do not write report.html")
     args = parser.parse_args(argv)
 
     from .profiles import check_profile
@@ -63,6 +66,10 @@ def certify_main(argv: List[str]) -> int:
     elapsed = time.perf_counter() - start
     print(summary_table(stats))
     paths = write_reports(stats, args.report_dir)
+    networks = _certify_zoo(args.zoo, args.dtypes or ["float32"]) if args.zoo is not None else []
+    if not args.no_html:
+        from .html_report import write_html
+        paths["report.html"] = write_html(stats, os.path.join(args.report_dir, "report.html"), networks=networks)
     examples = sum(s.examples for s in stats)
     bad = [s for s in stats if s.verdict != "certified"]
     print(f"\n{len(stats) - len(bad)}/{len(stats)} pair-dtypes certified, {examples} examples in {elapsed:.1f} s "
@@ -74,6 +81,29 @@ def certify_main(argv: List[str]) -> int:
     if any(s.verdict == "ERROR" for s in bad) and not any(s.verdict == "DISCREPANCY" for s in bad):
         return 2
     return 1 if bad else 0
+
+
+def _certify_zoo(names: List[str], dtypes: List[str]) -> list:
+    """(name, NetworkReport, per-layer attribution) of zoo networks, for the HTML report."""
+    from layers_theano import zoo
+
+    from .network import NetworkError, certify_network
+    from .oracle import attribute_network
+
+    out = []
+    for name in names or zoo.available():
+        for dtype in dtypes:
+            label = f"{name}[{dtype}]"
+            try:
+                net = getattr(zoo, name)(dtype=dtype)
+                report = certify_network(net, n_batches=2, batch_size=4)
+                rows = attribute_network(net, n_batches=2, batch_size=4)
+            except (NetworkError, AttributeError, ImportError, TypeError, ValueError) as exc:
+                print(f"{label}: not certified: {exc}", file=sys.stderr)
+                continue
+            print(f"{label}: {report.message()}")
+            out.append((label, report, rows))
+    return out
 
 
 def replay_main(argv: List[str]) -> int:

@@ -2,8 +2,9 @@
 
 The oracle is the twin's numerics run on upcast copies of the same inputs and weights:
 float64 for float32 cases, ``np.longdouble`` for float64 cases where the platform's long
-double is wider than float64 and the twin's ops accept it (else float64, and the blame says
-so: an oracle of the same precision only tells which side is *closer*, not which is wrong).
+double is wider than float64 and the twin's ops accept it. Where no wider oracle exists (a
+twin that refuses longdouble, or a platform whose long double is float64) the blame is
+``n/a`` with a note: the twin re-run at its own precision would always clear the twin.
 Each side's distance to the oracle is measured in ULPs of the tested dtype, and compared
 with the rounding allowance of one side (``harness.bounds.side_allowance``: half the pair's
 declared error bound plus a few ULPs).
@@ -133,8 +134,10 @@ def oracle_output(pair: Any, built: Any) -> Tuple[Optional[np.ndarray], str, str
             if out.dtype.itemsize < np.dtype(target).itemsize:
                 continue
         got = np.dtype(out.dtype if out.dtype.kind == "f" else target)
-        if got.itemsize <= np.dtype(tested).itemsize or (got == np.float64 and np.dtype(tested) == np.float64):
-            notes.append(f"oracle has the tested precision ({got.name}): it tells which side is closer, not which is wrong")
+        if np.finfo(got).nmant <= np.finfo(np.dtype(tested)).nmant:
+            # the twin re-run at its own precision is no oracle: it would always clear the twin
+            notes.append(f"no oracle wider than {np.dtype(tested).name}")
+            return None, got.name, "; ".join(notes)
         return out, got.name, "; ".join(notes)
     return None, "", "; ".join(notes) or "no oracle"
 

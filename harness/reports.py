@@ -29,6 +29,12 @@ def discrepancy_frame(stats: Sequence[PairStats]) -> pd.DataFrame:
         "worst_diff_over_allowed": s.worst_ratio, "tolerance": s.tolerance,
         "worst_example": s.worst_case, "message": s.message.splitlines()[0] if s.message else "",
         "reproducer": s.reproducer,
+        # numerical truth (harness.oracle), at the worst example: each side's max distance to the
+        # higher-precision oracle in ULPs of the tested dtype, and which side is to blame
+        "family": getattr(s, "family", ""), "bound": getattr(s, "bound", ""),
+        "theano_ulps_to_oracle": getattr(s, "theano_ulps_to_oracle", float("nan")),
+        "twin_ulps_to_oracle": getattr(s, "twin_ulps_to_oracle", float("nan")),
+        "blame": getattr(s, "blame", ""),
     } for s in stats]
     return pd.DataFrame(rows)
 
@@ -71,13 +77,26 @@ def write_reports(stats: Sequence[PairStats], directory: str) -> Dict[str, str]:
         "compiles": sum(s.compiles for s in stats),
         "compile_seconds": sum(s.compile_seconds for s in stats),
     }
+    summary["worst_ratio_by_family"] = worst_ratio_by_family(stats)
     _atomic_write(os.path.join(directory, "summary.json"), json.dumps(summary, indent=2))
     paths["summary.json"] = os.path.join(directory, "summary.json")
     return paths
 
 
+def worst_ratio_by_family(stats: Sequence[PairStats]) -> Dict[str, Dict[str, object]]:
+    """Per layer family: the worst |diff|/allowed seen, on which pair and dtype, and its blame."""
+    out: Dict[str, Dict[str, object]] = {}
+    for s in stats:
+        fam = getattr(s, "family", "") or "user"
+        cur = out.get(fam)
+        if cur is None or s.worst_ratio > cur["worst_ratio"]:
+            out[fam] = {"worst_ratio": float(s.worst_ratio), "pair": s.pair, "dtype": s.dtype,
+                        "blame": getattr(s, "blame", "")}
+    return dict(sorted(out.items()))
+
+
 def summary_table(stats: Sequence[PairStats]) -> str:
     rows = [[s.pair, s.dtype, s.verdict, s.examples, f"{s.worst_ulp:.3g}", f"{s.worst_ratio:.3g}",
-             s.compiles, f"{s.wall_seconds:.1f}"] for s in stats]
+             getattr(s, "blame", ""), s.compiles, f"{s.wall_seconds:.1f}"] for s in stats]
     return tabulate(rows, headers=["pair", "dtype", "verdict", "examples", "worst ulp", "worst diff/allowed",
-                                   "compiles", "seconds"], tablefmt="github")
+                                   "blame", "compiles", "seconds"], tablefmt="github")

@@ -6,7 +6,7 @@ batch items are copied once into a ``(items, C/groups * prod(kernel), prod(out))
 (im2col) and multiplied by the filters with one stacked BLAS GEMM, writing the result
 directly in ``(batch, filters, *spatial)`` layout.
 
-Memory: the im2col buffer of one chunk is kept under :data:`PATCH_BUFFER_BYTES` (64 MiB):
+Memory: the im2col buffer of one chunk is kept under :data:`PATCH_BUFFER_BYTES` (4 MiB: small enough to stay in cache between the copy and the GEMM):
 the batch is split into chunks of ``max(1, PATCH_BUFFER_BYTES // bytes_per_item)`` items and
 each chunk is padded on its own, so peak extra memory is about one chunk's padded input
 plus that buffer, whatever the batch size (one item's buffer may exceed the budget alone).
@@ -22,7 +22,7 @@ from numpy.lib.stride_tricks import as_strided
 __all__ = ["PATCH_BUFFER_BYTES", "pad_spatial", "corr_nd", "corr_transpose_nd", "pool_nd"]
 
 #: Upper bound (bytes) of the im2col buffer of one chunk of batch items.
-PATCH_BUFFER_BYTES = 64 * 2 ** 20
+PATCH_BUFFER_BYTES = 4 * 2 ** 20
 
 Pads = Sequence[Tuple[int, int]]
 

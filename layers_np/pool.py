@@ -301,8 +301,8 @@ class SpatialPyramidPoolingLayer(Layer):
 
     Notes
     -----
-    ``'kaiming'``: bin ``i`` of ``n`` spans ``[floor(i/n*h), ceil((i+1)/n*h))`` (double precision
-    arithmetic, as Lasagne), reduced by max (mode ``'max'``) or mean. ``'fast'``: ``pool_2d`` with
+    ``'kaiming'``: bin ``i`` of ``n`` spans ``[floor(i/n*h), ceil((i+1)/n*h))`` (``i/n`` rounded to
+    the input dtype, as Theano's floatX constant, the product in double precision), reduced by max (mode ``'max'``) or mean. ``'fast'``: ``pool_2d`` with
     ``ws = ceil(h/n)``, ``stride = floor(h/n)``, which gives ``n`` bins only for some sizes.
     Output ``(batch, channels, sum(n*n))``.
     """
@@ -335,10 +335,14 @@ class SpatialPyramidPoolingLayer(Layer):
                     raise TwinError(f"{self._label()}: Mode must be either 'max', 'average_inc_pad' or "
                                     f"'average_exc_pad'. Got '{self.mode}'")
                 n = float(p)
+                # Lasagne computes floor(row / n * h) with row / n a Python float constant, which
+                # Theano stores in floatX: under float32 it is rounded to float32 before the
+                # (float64) product, which moves some bin edges (e.g. 2/3 * 9 -> 6.0000003 -> 7).
+                q: Callable = (lambda v: float(np.float32(v))) if input.dtype == np.float32 else float
                 for row in range(p):
                     for col in range(p):  # p*p bins: a loop over bins, each a whole-batch reduction
-                        h0, h1 = math.floor(row / n * h), math.ceil((row + 1) / n * h)
-                        w0, w1 = math.floor(col / n * w), math.ceil((col + 1) / n * w)
+                        h0, h1 = math.floor(q(row / n) * h), math.ceil(q((row + 1) / n) * h)
+                        w0, w1 = math.floor(q(col / n) * w), math.ceil(q((col + 1) / n) * w)
                         region = input[:, :, h0:h1, w0:w1]
                         pools.append(fn(region.reshape(region.shape[:2] + (-1,)), axis=2)[:, :, None])
             else:

@@ -464,7 +464,7 @@ class LSTMLayer(_Gated):
             new_cell = forgetgate * cell + ingate * f_c(gates[:, 2 * n:3 * n])
             pre_o = gates[:, 3 * n:]
             if self.peepholes:
-                pre_o = pre_o + new_cell * w_o
+                pre_o = pre_o + cell * w_o
             new_hid = f_o(pre_o) * f_h(new_cell)
             if mask is not None:
                 new_cell = np.where(mask[t], new_cell, cell)

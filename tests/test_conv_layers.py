@@ -16,48 +16,48 @@ def _theano_fn(layer, inp):
 
 def test_same_pad_refuses_even_filters_on_both_sides():
     with pytest.raises(NotImplementedError):
-        L.Conv2DLayer((None, 3, 8, 8), 4, (2, 3), pad="same")
+        L.Conv2DLayer(L.InputLayer((None, 3, 8, 8)), 4, (2, 3), pad="same")
     with pytest.raises(NotImplementedError):
         LT.Conv2DLayer((None, 3, 8, 8), 4, (2, 3), pad="same")
     with pytest.raises(NotImplementedError):
-        L.Conv1DLayer((None, 3, 8), 4, 4, pad="same")
+        L.Conv1DLayer(L.InputLayer((None, 3, 8)), 4, 4, pad="same")
 
 
 def test_constructor_validation_messages():
     with pytest.raises(ValueError, match="num_groups"):
-        L.Conv2DLayer((None, 3, 8, 8), 4, 3, num_groups=2)
+        L.Conv2DLayer(L.InputLayer((None, 3, 8, 8)), 4, 3, num_groups=2)
     with pytest.raises(ValueError, match="Expected 4 input dimensions"):
-        L.Conv2DLayer((None, 3, 8), 4, 3)
+        L.Conv2DLayer(L.InputLayer((None, 3, 8)), 4, 3)
     with pytest.raises(NotImplementedError, match="flip_filters=False"):
-        L.DilatedConv2DLayer((None, 3, 8, 8), 4, 3, flip_filters=True)
+        L.DilatedConv2DLayer(L.InputLayer((None, 3, 8, 8)), 4, 3, flip_filters=True)
     with pytest.raises(NotImplementedError, match="pad=0"):
-        L.DilatedConv2DLayer((None, 3, 8, 8), 4, 3, pad=1)
+        L.DilatedConv2DLayer(L.InputLayer((None, 3, 8, 8)), 4, 3, pad=1)
     with pytest.raises(ValueError, match="channelwise"):
-        L.LocallyConnected2DLayer((None, 3, 5, 5), 4, 3, channelwise=True)
+        L.LocallyConnected2DLayer(L.InputLayer((None, 3, 5, 5)), 4, 3, channelwise=True)
     with pytest.raises(NotImplementedError, match="pad='same'"):
-        L.LocallyConnected2DLayer((None, 3, 5, 5), 4, 3, pad=0)
+        L.LocallyConnected2DLayer(L.InputLayer((None, 3, 5, 5)), 4, 3, pad=0)
 
 
 def test_shapes_and_param_shapes():
-    l = L.Conv2DLayer((None, 6, 7, 9), 4, (3, 2), stride=2, pad="full", untie_biases=True, num_groups=2)
+    l = L.Conv2DLayer(L.InputLayer((None, 6, 7, 9)), 4, (3, 2), stride=2, pad="full", untie_biases=True, num_groups=2)
     assert l.output_shape == (None, 4, 5, 5)
     assert l.W.shape == (4, 3, 3, 2) and l.b.shape == (4, 5, 5)
-    assert L.Conv2DLayer((None, 1, 7, 7), 1, 3, stride=2, pad="same").output_shape == (None, 1, 4, 4)
-    t = L.TransposedConv2DLayer((None, 3, 4, 5), 2, 3, stride=2, crop=1)
+    assert L.Conv2DLayer(L.InputLayer((None, 1, 7, 7)), 1, 3, stride=2, pad="same").output_shape == (None, 1, 4, 4)
+    t = L.TransposedConv2DLayer(L.InputLayer((None, 3, 4, 5)), 2, 3, stride=2, crop=1)
     assert t.W.shape == (3, 2, 3, 3) and t.output_shape == (None, 2, 7, 9)
-    assert L.TransposedConv2DLayer((None, 3, 4, 5), 2, 3, stride=2, crop=1, output_size=8).output_shape == (None, 2, 8, 8)
-    d = L.DilatedConv2DLayer((None, 3, 9, 8), 2, (3, 2), dilation=(2, 3))
+    assert L.TransposedConv2DLayer(L.InputLayer((None, 3, 4, 5)), 2, 3, stride=2, crop=1, output_size=(8, 10)).output_shape == (None, 2, 8, 10)
+    d = L.DilatedConv2DLayer(L.InputLayer((None, 3, 9, 8)), 2, (3, 2), dilation=(2, 3))
     assert d.W.shape == (3, 2, 3, 2) and d.output_shape == (None, 2, 5, 5)
-    lc = L.LocallyConnected2DLayer((None, 3, 5, 4), 2, 3)
+    lc = L.LocallyConnected2DLayer(L.InputLayer((None, 3, 5, 4)), 2, 3)
     assert lc.W.shape == (2, 3, 3, 3, 5, 4)
-    assert L.Conv3DLayer((None, 2, 4, 5, 6), 3, 2, pad=1).output_shape == (None, 3, 5, 6, 7)
+    assert L.Conv3DLayer(L.InputLayer((None, 2, 4, 5, 6)), 3, 2, pad=1).output_shape == (None, 3, 5, 6, 7)
 
 
 def test_hand_checked_convolution_flips_the_kernel():
     x = np.arange(5.0).reshape(1, 1, 5)  # 0 1 2 3 4
     W = np.array([1.0, 0.0, -1.0]).reshape(1, 1, 3)
-    flip = L.Conv1DLayer((None, 1, 5), 1, 3, W=W, b=None, nonlinearity=None)
-    corr = L.Conv1DLayer((None, 1, 5), 1, 3, W=W, b=None, nonlinearity=None, flip_filters=False)
+    flip = L.Conv1DLayer(L.InputLayer((None, 1, 5)), 1, 3, W=W, b=None, nonlinearity=None)
+    corr = L.Conv1DLayer(L.InputLayer((None, 1, 5)), 1, 3, W=W, b=None, nonlinearity=None, flip_filters=False)
     # convolution: out[t] = x[t+2]*W[0] + x[t]*W[2] = 2; correlation: x[t] - x[t+2] = -2
     np.testing.assert_array_equal(flip(x), [[[2.0, 2.0, 2.0]]])
     np.testing.assert_array_equal(corr(x), [[[-2.0, -2.0, -2.0]]])
@@ -66,7 +66,7 @@ def test_hand_checked_convolution_flips_the_kernel():
 def test_hand_checked_transposed_stride():
     x = np.array([1.0, 2.0]).reshape(1, 1, 1, 2)
     W = np.array([1.0, 10.0]).reshape(1, 1, 1, 2)
-    l = L.TransposedConv2DLayer((None, 1, 1, 2), 1, (1, 2), stride=(1, 3), W=W, b=None, nonlinearity=None)
+    l = L.TransposedConv2DLayer(L.InputLayer((None, 1, 1, 2)), 1, (1, 2), stride=(1, 3), W=W, b=None, nonlinearity=None)
     # flip_filters=False: correlation on the zero-stuffed input, i.e. scatter of the flipped kernel
     np.testing.assert_array_equal(l(x), [[[[10.0, 1.0, 0.0, 20.0, 2.0]]]])
 

@@ -1,0 +1,615 @@
+"""``twins bench``: Theano start-up and per-call latency against the numpy twins, per zoo model.
+
+``twins bench [--models NAME...] [--batch-sizes 1,64] [--quick] [--output-dir reports/bench]``
+
+For each model of :mod:`layers_theano.zoo` (or the ones named) it measures, each start-up
+in a fresh subprocess (:mod:`harness.bench_worker`, started by path):
+
+* cold Theano: import + build + compile into an EMPTY temporary compile directory
+  (``PYTENSOR_FLAGS=compiledir=<tmp>``) + first prediction (batch 1);
+* warm-cache Theano: the same again on the now filled compile directory;
+* numpy: import layers_np + load the exported model file + first prediction (median of a few
+  runs); the process reports whether any PyTensor module got imported (it must not);
+* warm per-call latency at each batch size, the compiled Theano function and the twin
+  measured alternately in one process (median and interquartile range);
+* the break-even point: predictions before Theano's extra start-up is paid back by a faster
+  call, or "never" when the twin is at least as fast per call;
+* achieved GFLOP/s of the twin (2*K*N FLOPs per output of the dense and conv layers) against
+  this machine's numpy float32 GEMM peak (1024x1024, median) measured in the same run;
+* peak memory (max RSS) of the numpy-only process against the (warm-cache) Theano process.
+
+Writes ``bench.md``, ``bench.csv`` (one row per model and batch size), ``bench.json`` (raw
+results) and, when matplotlib is installed, ``bench.png`` under ``--output-dir``; prints the
+table. Every verdict is a ratio of two figures from the same run.
+
+Exit codes: 0 measured (whatever the goals say), 1 a measurement failed or the numpy
+process imported PyTensor, 2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import redirect_stdout
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+__all__ = ["bench_main", "break_even", "COLUMNS", "GOALS", "run_bench", "build_rows", "machine_facts",
+           "gemm_peak_gflops", "run_worker", "theano_env", "DENSE_CONV_MODELS"]
+
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_worker.py")
+MARKER = "BENCH_RESULT "
+
+# goals of issue 6
+GOALS = {"cold_speedup": 20.0, "warm_speedup": 5.0, "twin_over_theano": 1.0, "peak_fraction": 0.70}
+GOAL_BATCH = 64  # the matmul-peak goal is stated at batch 64
+DENSE_CONV_MODELS = ("mlp", "lenet5", "vgg_small", "resnet_small", "inception_block", "text_cnn")
+
+COLUMNS = ["model", "batch", "theano_cold_s", "theano_warm_s", "numpy_start_s", "cold_speedup", "warm_speedup",
+           "theano_ms", "theano_iqr_ms", "twin_ms", "twin_iqr_ms", "twin_over_theano", "reps",
+           "break_even_cold", "break_even_warm", "twin_gflops", "peak_gflops", "peak_fraction",
+           "theano_rss_mb", "numpy_rss_mb", "rss_ratio", "numpy_imported_pytensor",
+           "theano_import_s", "theano_cold_compile_s", "theano_warm_compile_s", "numpy_import_s", "numpy_load_s",
+           "theano_cold_process_s", "numpy_process_s", "max_rel_diff", "error"]
+
+SETTINGS = {  # per-mode measurement effort
+    "full": {"budget_s": 2.0, "min_reps": 25, "max_reps": 3000, "numpy_repeats": 3, "gemm_reps": 15,
+             "profile_reps": 5},
+    "quick": {"budget_s": 0.25, "min_reps": 5, "max_reps": 300, "numpy_repeats": 1, "gemm_reps": 3,
+              "profile_reps": 1},
+}
+
+
+# ---------------------------------------------------------------------------
+# arithmetic
+# ---------------------------------------------------------------------------
+def break_even(theano_start_s: float, numpy_start_s: float, theano_call_s: float,
+               twin_call_s: float) -> Optional[int]:
+    """Predictions after which Theano's extra start-up is paid back by its faster calls.
+
+    Theano starts ``theano_start_s - numpy_start_s`` later and gains ``twin_call_s -
+    theano_call_s`` per call, so it is ahead after ``ceil(extra / gain)`` predictions.
+    Returns ``None`` ("never") when the twin is at least as fast per call, and 0 when
+    Theano does not start later.
+    """
+    gain = twin_call_s - theano_call_s
+    if not gain > 0:
+        return None
+    extra = theano_start_s - numpy_start_s
+    if extra <= 0:
+        return 0
+    return int(math.ceil(extra / gain))
+
+
+def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    if a is None or b is None or not b:
+        return None
+    return a / b
+
+
+# ---------------------------------------------------------------------------
+# machine facts and the matmul peak
+# ---------------------------------------------------------------------------
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _blas_info() -> str:
+    import numpy as np
+
+    try:
+        from threadpoolctl import threadpool_info  # optional
+
+        pools = [f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads)"
+                 for p in threadpool_info() if p.get("user_api") == "blas"]
+        if pools:
+            return "; ".join(pools)
+    except Exception:
+        pass
+    try:
+        config = np.show_config(mode="dicts")  # numpy >= 1.25
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        if blas:
+            return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:
+        pass
+    buf = io.StringIO()
+    try:
+        with redirect_stdout(buf):
+            np.show_config()
+    except Exception:
+        return "unknown"
+    lines = [l.strip() for l in buf.getvalue().splitlines() if "libraries" in l or "name" in l]
+    return "; ".join(lines[:2]) or "unknown"
+
+
+def machine_facts() -> Dict[str, Any]:
+    import numpy as np
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    try:
+        from importlib.metadata import version
+
+        pytensor_version = version("pytensor")
+    except Exception:
+        pytensor_version = "not installed"
+    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "usable_cores": usable,
+            "python": platform.python_version(), "numpy": np.__version__, "blas": _blas_info(),
+            "pytensor": pytensor_version, "platform": platform.platform(),
+            "load_average_start": _loadavg()}
+
+
+def _loadavg() -> Optional[Tuple[float, float, float]]:
+    try:
+        return tuple(round(x, 2) for x in os.getloadavg())  # type: ignore[return-value]
+    except OSError:
+        return None
+
+
+def gemm_peak_gflops(n: int = 1024, reps: int = 15) -> List[float]:
+    """GFLOP/s of ``reps`` timed float32 ``n x n`` numpy matmuls (after one warm-up)."""
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    b = rng.standard_normal((n, n)).astype(np.float32)
+    a @ b
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ b
+        out.append(2.0 * n ** 3 / (time.perf_counter() - t) / 1e9)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# subprocesses
+# ---------------------------------------------------------------------------
+def theano_env(compiledir: str, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment of a Theano worker: PYTENSOR_FLAGS naming ``compiledir`` (replacing any
+    compiledir the user set) and keeping ``blas__ldflags=`` as layers_theano/backend.py does."""
+    env = dict(os.environ if base is None else base)
+    flags = [f for f in env.get("PYTENSOR_FLAGS", "").split(",") if f.strip()]
+    flags = [f for f in flags if f.split("=", 1)[0].strip().replace(".", "__") not in ("compiledir", "base_compiledir")]
+    if not any(f.split("=", 1)[0].strip() in ("blas__ldflags", "blas.ldflags") for f in flags):
+        flags.append("blas__ldflags=")
+    flags.append(f"compiledir={compiledir}")
+    env["PYTENSOR_FLAGS"] = ",".join(flags)
+    return env
+
+
+def run_worker(job: Dict[str, Any], env: Optional[Dict[str, str]] = None, timeout: float = 900.0) -> Dict[str, Any]:
+    """Run :mod:`harness.bench_worker` on ``job`` in a fresh interpreter; its result plus the
+    process's wall time (``process_s``), or ``{"error": ...}``."""
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, WORKER, json.dumps(job)], env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"{job['mode']} worker timed out after {timeout:.0f} s"}
+    wall = time.perf_counter() - start
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(MARKER):
+            result = json.loads(line[len(MARKER):])
+            result["process_s"] = wall
+            return result
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return {"error": f"{job['mode']} worker exited {proc.returncode}: {' | '.join(tail)[:400]}"}
+
+
+def _bench_model(model: str, batch_sizes: Sequence[int], seq_len: int, settings: Dict[str, Any], workdir: str,
+                 bar: Any, timeout: float) -> Dict[str, Any]:
+    """All subprocess measurements of one model: {"cold", "warm", "numpy": [...]}."""
+    compiledir = os.path.join(workdir, f"compiledir_{model}")
+    os.makedirs(compiledir, exist_ok=True)
+    model_file = os.path.join(workdir, f"{model}.npz")
+    env = theano_env(compiledir)
+    common = {"model": model, "batch_sizes": list(batch_sizes), "seq_len": seq_len}
+    out: Dict[str, Any] = {"model": model}
+
+    bar.set_postfix_str(f"{model}: cold Theano (empty compile cache)")
+    out["cold"] = run_worker(dict(common, mode="theano", export=model_file), env, timeout)
+    bar.update(1)
+    if "error" in out["cold"]:
+        bar.update(2 + settings["numpy_repeats"] - 1)
+        return out
+    bar.set_postfix_str(f"{model}: warm-cache Theano + per-call latency")
+    out["warm"] = run_worker(dict(common, mode="theano", export=None, latency=True, model_file=model_file,
+                                  budget_s=settings["budget_s"], min_reps=settings["min_reps"],
+                                  max_reps=settings["max_reps"], profile_reps=settings["profile_reps"]),
+                             env, timeout)
+    bar.update(1)
+    out["numpy"] = []
+    for i in range(settings["numpy_repeats"]):
+        bar.set_postfix_str(f"{model}: numpy start-up {i + 1}/{settings['numpy_repeats']}")
+        out["numpy"].append(run_worker(dict(common, mode="numpy", model_file=model_file), None, timeout))
+        bar.update(1)
+    return out
+
+
+def run_bench(models: Sequence[str], batch_sizes: Sequence[int], seq_len: int = 32, quick: bool = False,
+              timeout: float = 900.0, progress: bool = True) -> Dict[str, Any]:
+    """Measure ``models``; returns the raw results (machine facts, GEMM peak, per-model workers)."""
+    from tqdm import tqdm
+
+    settings = SETTINGS["quick" if quick else "full"]
+    facts = machine_facts()
+    started = time.perf_counter()
+    steps = 2 + len(models) * (2 + settings["numpy_repeats"])
+    results: Dict[str, Any] = {"facts": facts, "settings": dict(settings, quick=quick, seq_len=seq_len,
+                                                                 batch_sizes=list(batch_sizes)), "models": []}
+    gemm: List[float] = []
+    with tempfile.TemporaryDirectory(prefix="twins-bench-") as workdir, \
+            tqdm(total=steps, desc="bench", unit="step", file=sys.stderr, dynamic_ncols=True,
+                 disable=not progress) as bar:
+        bar.set_postfix_str("numpy GEMM peak (1024x1024 float32)")
+        gemm += gemm_peak_gflops(1024, settings["gemm_reps"])
+        bar.update(1)
+        for model in models:
+            results["models"].append(_bench_model(model, batch_sizes, seq_len, settings, workdir, bar, timeout))
+        bar.set_postfix_str("numpy GEMM peak again")
+        gemm += gemm_peak_gflops(1024, settings["gemm_reps"])
+        bar.update(1)
+    results["gemm_gflops"] = gemm
+    results["peak_gflops"] = statistics.median(gemm)
+    facts["load_average_end"] = _loadavg()
+    results["seconds"] = time.perf_counter() - started
+    return results
+
+
+# ---------------------------------------------------------------------------
+# the table
+# ---------------------------------------------------------------------------
+def _median(values: List[float]) -> Optional[float]:
+    return statistics.median(values) if values else None
+
+
+def build_rows(results: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """One row per (model, batch size) with every column of :data:`COLUMNS`."""
+    rows = []
+    peak = results.get("peak_gflops")
+    for m in results["models"]:
+        cold, warm, nps = m.get("cold", {}), m.get("warm", {}), m.get("numpy", [])
+        errors = [r["error"] for r in [cold, warm] + list(nps) if r and "error" in r]
+        good_np = [r for r in nps if "error" not in r]
+        np_start = _median([r["startup_s"] for r in good_np])
+        th_cold = cold.get("startup_s")
+        th_warm = warm.get("startup_s")
+        flops = warm.get("flops_per_sample")
+        th_rss = warm.get("max_rss_mb", cold.get("max_rss_mb"))
+        np_rss = _median([r["max_rss_mb"] for r in good_np])
+        latency = warm.get("latency", {})
+        batches = results["settings"]["batch_sizes"]
+        for batch in batches:
+            lat = latency.get(str(batch))
+            th_ms = tw_ms = th_iqr = tw_iqr = reps = diff = None
+            if lat:
+                th_ms, tw_ms = 1e3 * lat["theano"]["median"], 1e3 * lat["twin"]["median"]
+                th_iqr = 1e3 * (lat["theano"]["q3"] - lat["theano"]["q1"])
+                tw_iqr = 1e3 * (lat["twin"]["q3"] - lat["twin"]["q1"])
+                reps, diff = lat["theano"]["n"], lat["max_rel_diff"]
+            gflops = flops * batch / (tw_ms / 1e3) / 1e9 if (flops and tw_ms) else None
+            be_cold = be_warm = None
+            if th_ms is not None and np_start is not None:
+                be_cold = break_even(th_cold, np_start, th_ms / 1e3, tw_ms / 1e3) if th_cold is not None else None
+                be_warm = break_even(th_warm, np_start, th_ms / 1e3, tw_ms / 1e3) if th_warm is not None else None
+            marks_c, marks_w = cold.get("marks", {}), warm.get("marks", {})
+            np_marks = [r["marks"] for r in good_np]
+            rows.append({
+                "model": m["model"], "batch": batch,
+                "theano_cold_s": th_cold, "theano_warm_s": th_warm, "numpy_start_s": np_start,
+                "cold_speedup": _ratio(th_cold, np_start), "warm_speedup": _ratio(th_warm, np_start),
+                "theano_ms": th_ms, "theano_iqr_ms": th_iqr, "twin_ms": tw_ms, "twin_iqr_ms": tw_iqr,
+                "twin_over_theano": _ratio(tw_ms, th_ms), "reps": reps,
+                "break_even_cold": "never" if (be_cold is None and tw_ms is not None) else be_cold,
+                "break_even_warm": "never" if (be_warm is None and tw_ms is not None) else be_warm,
+                "twin_gflops": gflops, "peak_gflops": peak, "peak_fraction": _ratio(gflops, peak),
+                "theano_rss_mb": th_rss, "numpy_rss_mb": np_rss, "rss_ratio": _ratio(th_rss, np_rss),
+                "numpy_imported_pytensor": any(r.get("imported_pytensor") for r in good_np) if good_np else None,
+                "theano_import_s": marks_w.get("import_s"),
+                "theano_cold_compile_s": (marks_c["compile_s"] - marks_c["build_s"]) if marks_c else None,
+                "theano_warm_compile_s": (marks_w["compile_s"] - marks_w["build_s"]) if marks_w else None,
+                "numpy_import_s": _median([k["import_s"] for k in np_marks]),
+                "numpy_load_s": _median([k["load_s"] - k["import_s"] for k in np_marks]),
+                "theano_cold_process_s": cold.get("process_s"),
+                "numpy_process_s": _median([r["process_s"] for r in good_np]),
+                "max_rel_diff": diff, "error": "; ".join(errors) or None,
+            })
+    return rows
+
+
+def goal_rows(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One row per model: each goal's ratio and met/missed."""
+    out = []
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    for model in models:
+        mine = [r for r in rows if r["model"] == model]
+        first = mine[0]
+        g: Dict[str, Any] = {"model": model}
+
+        def verdict(value: Optional[float], ok: bool) -> str:
+            return "n/a" if value is None else ("met" if ok else "MISSED")
+
+        v = first["cold_speedup"]
+        g["numpy vs cold Theano (>= 20x)"] = f"{v:.1f}x {verdict(v, v is not None and v >= GOALS['cold_speedup'])}" \
+            if v is not None else "n/a"
+        v = first["warm_speedup"]
+        g["numpy vs warm Theano (>= 5x)"] = f"{v:.1f}x {verdict(v, v is not None and v >= GOALS['warm_speedup'])}" \
+            if v is not None else "n/a"
+        for r in mine:
+            v = r["twin_over_theano"]
+            g[f"twin/Theano b{r['batch']} (<= 1.0)"] = \
+                f"{v:.2f} {verdict(v, v <= GOALS['twin_over_theano'])}" if v is not None else "n/a"
+        if model in DENSE_CONV_MODELS:
+            at = [r for r in mine if r["batch"] == GOAL_BATCH] or [max(mine, key=lambda r: r["batch"])]
+            v = at[0]["peak_fraction"]
+            g["twin % of GEMM peak (>= 70%)"] = \
+                f"{100 * v:.1f}% (b{at[0]['batch']}) {verdict(v, v >= GOALS['peak_fraction'])}" \
+                if v is not None else "n/a"
+        else:
+            g["twin % of GEMM peak (>= 70%)"] = "not a dense/conv model"
+        out.append(g)
+    return out
+
+
+def _fmt(value: Any, digits: int = 3) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        mag = abs(value)
+        return f"{value:.{digits}g}" if mag < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return value
+
+
+SUMMARY = [("model", "model"), ("batch", "batch"), ("theano_cold_s", "Theano cold s"),
+           ("theano_warm_s", "Theano warm s"), ("numpy_start_s", "numpy start s"), ("cold_speedup", "cold x"),
+           ("warm_speedup", "warm x"), ("theano_ms", "Theano ms/call"), ("twin_ms", "twin ms/call"),
+           ("twin_over_theano", "twin/Theano"), ("break_even_cold", "break-even (cold)"),
+           ("break_even_warm", "break-even (warm)"), ("twin_gflops", "twin GFLOP/s"),
+           ("peak_fraction", "of peak"), ("theano_rss_mb", "Theano RSS MB"), ("numpy_rss_mb", "numpy RSS MB")]
+
+
+def summary_table(rows: List[Dict[str, Any]], tablefmt: str = "github") -> str:
+    from tabulate import tabulate
+
+    body = []
+    for r in rows:
+        line = []
+        for key, _ in SUMMARY:
+            v = r[key]
+            if key == "peak_fraction" and v is not None:
+                v = f"{100 * v:.1f}%"
+            elif key in ("theano_ms", "twin_ms") and v is not None:
+                iqr = r["theano_iqr_ms" if key == "theano_ms" else "twin_iqr_ms"]
+                v = f"{_fmt(v)} ±{_fmt(iqr / 2, 2)}"
+            line.append(_fmt(v))
+        body.append(line)
+    return tabulate(body, headers=[h for _, h in SUMMARY], tablefmt=tablefmt, disable_numparse=True)
+
+
+def _profile_lines(results: Dict[str, Any], rows: List[Dict[str, Any]], top: int = 4) -> List[str]:
+    """Where the twin spends its time, for models that miss a per-call or peak goal."""
+    lines = []
+    missing = {r["model"] for r in rows if (r["twin_over_theano"] or 0) > GOALS["twin_over_theano"]
+               or (r["model"] in DENSE_CONV_MODELS and r["batch"] == GOAL_BATCH
+                   and r["peak_fraction"] is not None and r["peak_fraction"] < GOALS["peak_fraction"])}
+    for m in results["models"]:
+        profile = m.get("warm", {}).get("profile")
+        if not profile or m["model"] not in missing:
+            continue
+        parts = []
+        for batch, entries in profile.items():
+            total = sum(s for _, s in entries) or 1.0
+            worst = sorted(entries, key=lambda e: -e[1])[:top]
+            desc = ", ".join(f"{label} {1e3 * s:.3g} ms ({100 * s / total:.0f}%)" for label, s in worst)
+            parts.append(f"  - batch {batch}: layers sum to {1e3 * total:.3g} ms over {len(entries)} layers; "
+                         f"slowest: {desc}")
+        lines.append(f"- **{m['model']}**\n" + "\n".join(parts))
+    return lines
+
+
+def write_chart(rows: List[Dict[str, Any]], path: str) -> Optional[str]:
+    """A PNG: start-up and per-call latency per model, log scale. Returns a note when skipped."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (pip install '.[plots]'): chart skipped"
+    import numpy as np
+
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    batches = list(dict.fromkeys(r["batch"] for r in rows))
+    first = {m: next(r for r in rows if r["model"] == m) for m in models}
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(10, 1.6 * len(models) + 6), 5))
+    x = np.arange(len(models))
+    series = [("theano_cold_s", "Theano cold cache"), ("theano_warm_s", "Theano warm cache"),
+              ("numpy_start_s", "numpy (layers_np.load)")]
+    w = 0.8 / len(series)
+    for i, (key, label) in enumerate(series):
+        ax1.bar(x + (i - (len(series) - 1) / 2) * w, [first[m][key] or np.nan for m in models], w, label=label)
+    ax1.set_yscale("log")
+    ax1.set_ylabel("seconds to first prediction")
+    ax1.set_title("start-up (fresh process)")
+    ax1.set_xticks(x)
+    ax1.set_xticklabels(models, rotation=30, ha="right")
+    ax1.legend(fontsize=8)
+    pairs = [(b, side) for b in batches for side in ("theano_ms", "twin_ms")]
+    w = 0.8 / len(pairs)
+    for i, (b, side) in enumerate(pairs):
+        vals = [next((r[side] for r in rows if r["model"] == m and r["batch"] == b), None) or np.nan for m in models]
+        ax2.bar(x + (i - (len(pairs) - 1) / 2) * w, vals, w,
+                label=f"{'Theano' if side == 'theano_ms' else 'twin'} batch {b}")
+    ax2.set_yscale("log")
+    ax2.set_ylabel("ms per call (median)")
+    ax2.set_title("warm per-call latency")
+    ax2.set_xticks(x)
+    ax2.set_xticklabels(models, rotation=30, ha="right")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def write_reports(results: Dict[str, Any], rows: List[Dict[str, Any]], output_dir: str,
+                  chart: bool = True) -> Dict[str, str]:
+    import pandas as pd
+
+    os.makedirs(output_dir, exist_ok=True)
+    paths = {name: os.path.join(output_dir, name) for name in ("bench.csv", "bench.md", "bench.json", "bench.png")}
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(paths["bench.csv"], index=False, float_format="%.6g")
+    with open(paths["bench.json"], "w") as f:
+        json.dump(results, f, indent=1, default=str)
+    chart_note = write_chart(rows, paths["bench.png"]) if chart else "chart not requested (--no-chart)"
+    if chart_note is not None:
+        paths.pop("bench.png")
+    from tabulate import tabulate
+
+    facts, settings = results["facts"], results["settings"]
+    gemm = results["gemm_gflops"]
+    lines = ["# twins bench: Theano start-up and per-call latency against the numpy twins", "",
+             "## Machine", "",
+             f"- CPU: {facts['cpu']}; {facts['cores']} cores ({facts['usable_cores']} usable)",
+             f"- Python {facts['python']}, numpy {facts['numpy']}, BLAS: {facts['blas']}, PyTensor {facts['pytensor']}",
+             f"- {facts['platform']}",
+             f"- load average at start {facts['load_average_start']}, at end {facts.get('load_average_end')} "
+             "(other processes share the CPU; every verdict below is a ratio of two figures from this one run)",
+             f"- numpy float32 GEMM 1024x1024 peak: {results['peak_gflops']:.1f} GFLOP/s (median of {len(gemm)} "
+             f"runs at the start and end; range {min(gemm):.1f}-{max(gemm):.1f})",
+             f"- run: {'--quick, ' if settings['quick'] else ''}batch sizes {settings['batch_sizes']}, "
+             f"sequence length {settings['seq_len']} for recurrent models, {results['seconds']:.0f} s in all",
+             "", "## Results", "",
+             "Start-up = seconds from the start of a fresh Python process (before `import numpy`) to the first "
+             "prediction (batch 1): Theano = import layers_theano + build + compile + predict, cold with an empty "
+             "temporary compile directory (so it also builds PyTensor's own C modules), warm on the same directory "
+             "again; numpy = import layers_np + `layers_np.load` the exported file + predict (median of "
+             f"{settings['numpy_repeats']} processes). Per call = median (± half the interquartile range) of calls "
+             "measured alternately in one process. Break-even = predictions before Theano's extra start-up is paid "
+             "back (never: the twin is at least as fast per call). GFLOP/s counts 2*K*N per output of dense and conv "
+             "layers; of peak = against the GEMM peak above. RSS = max resident set of the warm Theano process "
+             "and of the numpy-only process after a batch-1 and a largest-batch prediction.", "",
+             summary_table(rows), "", "## Goals", ""]
+    goals = goal_rows(rows)
+    lines.append(tabulate([list(g.values()) for g in goals], headers=list(goals[0].keys()) if goals else [],
+                          tablefmt="github", disable_numparse=True))
+    missed = [g["model"] for g in goals if any("MISSED" in str(v) for v in g.values())]
+    lines += ["", f"Models missing at least one goal: {', '.join(missed) if missed else 'none'}."]
+    imported = [r["model"] for r in rows if r["numpy_imported_pytensor"]]
+    checked = sorted({r["model"] for r in rows if r["numpy_imported_pytensor"] is not None})
+    lines.append(f"numpy-only processes importing PyTensor: {', '.join(sorted(set(imported))) or 'none'} "
+                 f"(checked sys.modules in {len(checked)} models' processes).")
+    errors = sorted({(r["model"], r["error"]) for r in rows if r["error"]})
+    if errors:
+        lines += ["", "## Errors", ""] + [f"- {m}: {e}" for m, e in errors]
+    profile = _profile_lines(results, rows)
+    if profile:
+        lines += ["", "## Where the twin spends its time (models missing a per-call or peak goal)", "",
+                  "Median seconds per layer (`get_output_for`), warm process:", ""] + profile
+    lines += ["", "## Start-up breakdown", "",
+              tabulate([[_fmt(r[k]) for k in ("model", "theano_import_s", "theano_cold_compile_s",
+                                              "theano_warm_compile_s", "numpy_import_s", "numpy_load_s",
+                                              "theano_cold_process_s", "numpy_process_s", "rss_ratio")]
+                        for r in rows if r["batch"] == rows[0]["batch"]],
+                       headers=["model", "Theano import s", "cold compile s", "warm compile s", "numpy import s",
+                                "load file s", "cold Theano process wall s", "numpy process wall s",
+                                "RSS Theano/numpy"], tablefmt="github", disable_numparse=True)]
+    lines += ["", "Files: bench.csv (every column), bench.json (raw measurements)"
+              + (", bench.png (chart)." if "bench.png" in paths else f". Chart: {chart_note}."), ""]
+    if "bench.png" in paths:
+        lines.insert(lines.index("## Goals"), "![start-up and per-call latency](bench.png)\n")
+    with open(paths["bench.md"], "w") as f:
+        f.write("\n".join(lines))
+    paths["chart_note"] = chart_note or ""
+    return paths
+
+
+# ---------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------
+def _batch_sizes(text: str) -> List[int]:
+    try:
+        sizes = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return list(dict.fromkeys(sizes))
+
+
+def bench_main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(prog="twins bench", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", metavar="NAME", help="zoo models (default: all available)")
+    parser.add_argument("--batch-sizes", type=_batch_sizes, default=[1, 64], help="comma-separated (default 1,64)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: few repetitions")
+    parser.add_argument("--seq-len", type=int, default=32, help="time steps for recurrent models (default 32)")
+    parser.add_argument("--output-dir", default=os.path.join("reports", "bench"), help="default reports/bench")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per subprocess (default 900)")
+    args = parser.parse_args(argv)
+    if not os.path.exists(WORKER):
+        print(f"twins bench: error: worker script missing: {WORKER}", file=sys.stderr)
+        return 2
+    try:
+        from layers_theano import zoo  # noqa: F401
+    except ImportError as exc:
+        print(f"twins bench: error: cannot import the Theano side ({exc}); run `make venv`", file=sys.stderr)
+        return 2
+    models = args.models or zoo.available()
+    unknown = [m for m in models if m not in zoo.FACTORIES]
+    if unknown:
+        print(f"twins bench: error: unknown model(s) {', '.join(unknown)}; choose from {', '.join(zoo.FACTORIES)}",
+              file=sys.stderr)
+        return 2
+    unavailable = {m: zoo.missing_classes(m) for m in models if zoo.missing_classes(m)}
+    if unavailable:
+        print("twins bench: error: " + "; ".join(f"{m} needs {', '.join(c)}" for m, c in unavailable.items()),
+              file=sys.stderr)
+        return 2
+    results = run_bench(models, args.batch_sizes, seq_len=args.seq_len, quick=args.quick, timeout=args.timeout)
+    rows = build_rows(results)
+    paths = write_reports(results, rows, args.output_dir, chart=not args.no_chart)
+    print(summary_table(rows, tablefmt="simple"))
+    print()
+    from tabulate import tabulate
+
+    goals = goal_rows(rows)
+    print(tabulate([list(g.values()) for g in goals], headers=list(goals[0].keys()), tablefmt="simple",
+                   disable_numparse=True))
+    print(f"\nGEMM peak {results['peak_gflops']:.1f} GFLOP/s; {results['seconds']:.0f} s; "
+          f"report: {paths['bench.md']}" + (f" ({paths['chart_note']})" if paths["chart_note"] else ""))
+    bad = [r for r in rows if r["error"] or r["numpy_imported_pytensor"]]
+    for r in bad:
+        print(f"{r['model']}[batch {r['batch']}]: " + (r["error"] or "the numpy process imported PyTensor"),
+              file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(bench_main(sys.argv[1:]))

@@ -1,0 +1,274 @@
+"""The code ``twins bench`` runs in fresh subprocesses (run as a script, never imported by the twin).
+
+``python harness/bench_worker.py '<json job>'`` prints one line ``BENCH_RESULT <json>`` on stdout.
+It is started by path, not with ``-m harness...``, so that the harness package (which imports
+PyTensor) is not loaded: the ``numpy`` mode must import nothing but numpy and layers_np, and it
+reports whether any ``pytensor``/``theano`` module ended up in ``sys.modules`` anyway.
+
+Modes (``job["mode"]``):
+
+``theano``
+    Import layers_theano (so PyTensor), build the zoo model, compile its prediction function
+    (in whatever compile directory PYTENSOR_FLAGS names: the parent passes a temporary one,
+    empty for the cold run, already filled for the warm run), first prediction at batch 1:
+    each step timed from the very start of this process. Then one untimed call at the largest
+    batch size, max RSS, and optionally: export the numpy twin (``job["export"]``) and measure
+    warm per-call latency of the compiled function against the twin loaded from the exported
+    file, interleaved in this process (``job["latency"]``), plus a per-layer profile of the twin.
+``numpy``
+    Import layers_np, load the exported file, first prediction at batch 1, one call at the
+    largest batch size, max RSS, and the list of PyTensor modules imported (should be empty).
+"""
+import time
+
+_T0 = time.perf_counter()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+
+# started by path: put the project root (not harness/) first, so layers_np comes from this checkout
+sys.path[0:1] = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+
+MARKER = "BENCH_RESULT "
+
+
+def _max_rss_mb() -> float:
+    """Peak resident set of this process in MB.
+
+    Linux's ``getrusage(RUSAGE_SELF).ru_maxrss`` keeps the high-water mark of the process
+    that forked us across ``execve`` (here: the bench parent, with PyTensor loaded), so the
+    per-address-space ``VmHWM`` of /proc/self/status is read first; getrusage is the fallback.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux, bytes on macOS
+    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
+
+
+def _heavy_modules() -> list:
+    return sorted(m for m in sys.modules if m.split(".")[0] in ("pytensor", "theano", "harness", "hypothesis", "scipy"))
+
+
+def input_specs(net):
+    """(declared shape, dtype, integer upper bound or None) of each InputLayer of a layers_np or
+    layers_theano network, in network order; integer inputs (token ids) are bounded by the
+    vocabulary of the embedding layer reading them."""
+    module = sys.modules[type(net).__module__.split(".")[0]]
+    layers = module.get_all_layers(net)
+    specs = []
+    for layer in layers:
+        if not isinstance(layer, module.InputLayer):
+            continue
+        var = getattr(layer, "input_var", None)
+        dtype = str(getattr(var, "dtype", None) or getattr(layer, "dtype", "float32"))
+        high = None
+        if not dtype.startswith("float"):
+            sizes = [getattr(c, "input_size", None) for c in layers if getattr(c, "input_layer", None) is layer]
+            high = min([s for s in sizes if s] or [10])
+        specs.append((tuple(layer.shape), dtype, high))
+    return specs
+
+
+def make_inputs(net, batch, seq_len, seed=0):
+    """Arrays for every InputLayer of ``net`` (either side): axis 0 is ``batch``, other free axes
+    ``seq_len``. The same seed gives the same values on both sides."""
+    import numpy as np
+
+    rng = np.random.RandomState(seed)
+    arrays = []
+    for shape, dtype, high in input_specs(net):
+        concrete = tuple(batch if (i == 0 and d is None) else (seq_len if d is None else d)
+                         for i, d in enumerate(shape))
+        if high is not None:
+            arrays.append(rng.randint(0, high, size=concrete).astype(dtype))
+        else:
+            arrays.append(rng.standard_normal(concrete).astype(dtype))
+    return arrays
+
+
+def flops_per_sample(twin):
+    """2*K*N FLOPs per sample of the dense and conv layers (K inputs per output, N outputs), or None
+    when the network has layers whose arithmetic this does not count (recurrent layers)."""
+    import numpy as np
+
+    import layers_np as L
+
+    total = 0
+    for layer in L.get_all_layers(twin):
+        name = type(layer).__name__
+        if name in ("LSTMLayer", "GRULayer", "RecurrentLayer", "CustomRecurrentLayer"):
+            return None
+        if name in ("DenseLayer", "NINLayer"):
+            W = layer.W.get_value()
+            if name == "DenseLayer":
+                total += 2 * W.size
+            else:
+                total += 2 * W.size * int(np.prod(layer.output_shape[2:]))
+        elif isinstance(layer, L.conv.BaseConvLayer) and name in ("Conv1DLayer", "Conv2DLayer", "Conv3DLayer"):
+            W = layer.W.get_value()
+            k = int(np.prod(W.shape[1:]))
+            total += 2 * k * int(np.prod(layer.output_shape[1:]))
+    return total
+
+
+def _call(fn, arrays):
+    return fn(*arrays)
+
+
+def _percentile(sorted_values, q):
+    if not sorted_values:
+        return float("nan")
+    pos = (len(sorted_values) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def _stats(times):
+    s = sorted(times)
+    return {"median": _percentile(s, 0.5), "q1": _percentile(s, 0.25), "q3": _percentile(s, 0.75),
+            "min": s[0], "n": len(s)}
+
+
+def interleaved_latency(theano_fn, twin, arrays, budget_s, min_reps, max_reps):
+    """Per-call seconds of the compiled function and of the twin, measured alternately (the order
+    swapping every repetition) so that a noisy machine slows both alike."""
+    import numpy as np
+
+    clock = time.perf_counter
+    for _ in range(3):  # warm-up: allocator, BLAS threads, caches
+        theano_fn(*arrays)
+        twin(*arrays)
+    t = clock()
+    a = theano_fn(*arrays)
+    t_th = clock() - t
+    t = clock()
+    b = twin(*arrays)
+    t_np = clock() - t
+    a = np.asarray(a)
+    b = np.asarray(b)
+    scale = float(np.max(np.abs(a))) or 1.0
+    max_rel = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) / scale
+    reps = int(max(min_reps, min(max_reps, budget_s / max(t_th + t_np, 1e-7))))
+    th, tw = [], []
+    for i in range(reps):
+        if i % 2:
+            t = clock(); theano_fn(*arrays); th.append(clock() - t)  # noqa: E702
+            t = clock(); twin(*arrays); tw.append(clock() - t)  # noqa: E702
+        else:
+            t = clock(); twin(*arrays); tw.append(clock() - t)  # noqa: E702
+            t = clock(); theano_fn(*arrays); th.append(clock() - t)  # noqa: E702
+    return {"theano": _stats(th), "twin": _stats(tw), "max_rel_diff": max_rel}
+
+
+def profile_twin(twin, arrays, reps):
+    """Median seconds spent in each layer's ``get_output_for`` (the same walk as layers_np.get_output)."""
+    import layers_np as L
+
+    layers = L.get_all_layers(twin)
+    inputs = iter(arrays)
+    outputs = {}
+    times = {}
+    order = []
+    for l in layers:
+        if isinstance(l, L.InputLayer):
+            outputs[id(l)] = l.check_input(next(inputs))
+            continue
+        if isinstance(l, L.MergeLayer):
+            args = ([outputs[id(i)] for i in l.input_layers],)
+        else:
+            args = (outputs[id(l.input_layer)],)
+        samples = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            out = l.get_output_for(*args)
+            samples.append(time.perf_counter() - t)
+        outputs[id(l)] = out
+        label = f"{l.name or type(l).__name__} ({type(l).__name__})"
+        times[label] = sorted(samples)[len(samples) // 2]
+        order.append(label)
+    return [[label, times[label]] for label in order]
+
+
+def run_theano(job):
+    marks = {}
+    import numpy as np  # noqa: F811
+
+    marks["numpy_import_s"] = time.perf_counter() - _T0
+    import layers_theano as LT  # noqa: F401  (imports PyTensor)
+    from layers_theano import zoo
+    from layers_theano.backend import __version__ as pytensor_version
+    from layers_theano.backend import config, function
+
+    marks["import_s"] = time.perf_counter() - _T0
+    net = zoo.FACTORIES[job["model"]]()
+    inputs = [l.input_var for l in LT.get_all_layers(net) if isinstance(l, LT.InputLayer)]
+    marks["build_s"] = time.perf_counter() - _T0
+    with config.change_flags(floatX="float32"):
+        fn = function(inputs, LT.get_output(net, deterministic=True))
+    marks["compile_s"] = time.perf_counter() - _T0
+    np.asarray(fn(*make_inputs(net, 1, job["seq_len"], seed=1)))
+    marks["first_prediction_s"] = time.perf_counter() - _T0
+    fn(*make_inputs(net, max(job["batch_sizes"]), job["seq_len"], seed=2))
+    result = {"mode": "theano", "model": job["model"], "marks": marks, "startup_s": marks["first_prediction_s"],
+              "max_rss_mb": _max_rss_mb(), "pytensor_version": pytensor_version,
+              "compiledir": str(config.compiledir)}
+    if job.get("export"):
+        from layers_theano.export import export
+
+        export(net, job["export"])
+    if job.get("latency"):
+        import layers_np as L
+
+        source = job.get("model_file") or job.get("export")
+        twin = L.load(source) if source else LT.to_numpy(net)
+        latency = {}
+        for batch in job["batch_sizes"]:
+            arrays = make_inputs(twin, batch, job["seq_len"], seed=batch)
+            latency[str(batch)] = interleaved_latency(fn, twin, arrays, job["budget_s"], job["min_reps"],
+                                                      job["max_reps"])
+        result["latency"] = latency
+        result["flops_per_sample"] = flops_per_sample(twin)
+        if job.get("profile_reps"):
+            result["profile"] = {str(b): profile_twin(twin, make_inputs(twin, b, job["seq_len"], seed=7),
+                                                      job["profile_reps"]) for b in job["batch_sizes"]}
+    return result
+
+
+def run_numpy(job):
+    marks = {}
+    import numpy as np
+
+    marks["numpy_import_s"] = time.perf_counter() - _T0
+    import layers_np as L
+
+    marks["import_s"] = time.perf_counter() - _T0
+    twin = L.load(job["model_file"])
+    marks["load_s"] = time.perf_counter() - _T0
+    np.asarray(twin(*make_inputs(twin, 1, job["seq_len"], seed=1)))
+    marks["first_prediction_s"] = time.perf_counter() - _T0
+    twin(*make_inputs(twin, max(job["batch_sizes"]), job["seq_len"], seed=2))
+    return {"mode": "numpy", "model": job["model"], "marks": marks, "startup_s": marks["first_prediction_s"],
+            "max_rss_mb": _max_rss_mb(), "heavy_modules": _heavy_modules(),
+            "imported_pytensor": any(m.split(".")[0] in ("pytensor", "theano") for m in sys.modules),
+            "numpy_version": np.__version__}
+
+
+def main(argv):
+    job = json.loads(argv[1])
+    result = run_numpy(job) if job["mode"] == "numpy" else run_theano(job)
+    result["pid"] = os.getpid()
+    sys.stdout.write(MARKER + json.dumps(result) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
