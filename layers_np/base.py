@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 import numpy as np
 
 from ._record import RecordsArguments
+from ._graph import get_all_layers, incoming_layers as _incoming
 from .init import as_array
 
 Shape = Tuple[Optional[int], ...]
@@ -198,44 +199,6 @@ def _fmt_shape(shape: Shape) -> str:
 # ---------------------------------------------------------------------------
 # network helpers (lasagne.layers.helper)
 # ---------------------------------------------------------------------------
-def _incoming(layer: Layer) -> List[Layer]:
-    if isinstance(layer, MergeLayer):
-        layers = [l for l in layer.input_layers if l is not None]
-    elif layer.input_layer is not None:
-        layers = [layer.input_layer]
-    else:
-        layers = []
-    # Recurrent layers keep extra inputs (mask, initial states) in ``extra_input_layers``.
-    layers += [l for l in getattr(layer, "extra_input_layers", ()) if l is not None]
-    return layers
-
-
-def get_all_layers(layer: Union[Layer, Sequence[Layer]], treat_as_input: Optional[Iterable[Layer]] = None) -> List[Layer]:
-    """All layers below ``layer`` in topological order (Lasagne's order, inputs first)."""
-    queue = list(layer) if isinstance(layer, (list, tuple)) else [layer]
-    seen: Set[int] = set()
-    done: Set[int] = set()
-    result: List[Layer] = []
-    stop = {id(l) for l in (treat_as_input or [])}
-    # Depth-first search, same traversal as lasagne.layers.get_all_layers.
-    queue = queue[::-1]
-    while queue:
-        current = queue[-1]
-        if id(current) in done:
-            queue.pop()
-            continue
-        if id(current) in seen:
-            queue.pop()
-            done.add(id(current))
-            result.append(current)
-            continue
-        seen.add(id(current))
-        if id(current) not in stop:
-            children = [c for c in _incoming(current) if id(c) not in seen]
-            queue.extend(children[::-1])
-    return result
-
-
 def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = None, **kwargs: Any) -> Any:
     """Compute the output of one or several layers, each layer evaluated once.
 

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Uni
 import numpy as np
 
 from layers_np._record import RecordsArguments
+from layers_np._graph import get_all_layers, incoming_layers as _incoming
 from layers_np.init import as_array
 
 from .backend import T, config, shared
@@ -117,42 +118,6 @@ class InputLayer(Layer):
     @property
     def output_shape(self) -> Shape:
         return self.shape
-
-
-def _incoming(layer: Layer) -> List[Layer]:
-    if isinstance(layer, MergeLayer):
-        layers = [l for l in layer.input_layers if l is not None]
-    elif layer.input_layer is not None:
-        layers = [layer.input_layer]
-    else:
-        layers = []
-    layers += [l for l in getattr(layer, "extra_input_layers", ()) if l is not None]
-    return layers
-
-
-def get_all_layers(layer: Any, treat_as_input: Any = None) -> List[Layer]:
-    """All layers below ``layer`` in topological order (same traversal as Lasagne)."""
-    queue = list(layer) if isinstance(layer, (list, tuple)) else [layer]
-    queue = queue[::-1]
-    seen: Set[int] = set()
-    done: Set[int] = set()
-    result: List[Layer] = []
-    stop = {id(l) for l in (treat_as_input or [])}
-    while queue:
-        current = queue[-1]
-        if id(current) in done:
-            queue.pop()
-            continue
-        if id(current) in seen:
-            queue.pop()
-            done.add(id(current))
-            result.append(current)
-            continue
-        seen.add(id(current))
-        if id(current) not in stop:
-            children = [c for c in _incoming(current) if id(c) not in seen]
-            queue.extend(children[::-1])
-    return result
 
 
 def get_output(layer_or_layers: Any, inputs: Any = None, deterministic: bool = True, **kwargs: Any) -> Any:
