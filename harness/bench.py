@@ -426,8 +426,10 @@ def _profile_lines(results: Dict[str, Any], rows: List[Dict[str, Any]], top: int
             total = sum(s for _, s in entries) or 1.0
             worst = sorted(entries, key=lambda e: -e[1])[:top]
             desc = ", ".join(f"{label} {1e3 * s:.3g} ms ({100 * s / total:.0f}%)" for label, s in worst)
-            parts.append(f"  - batch {batch}: layers sum to {1e3 * total:.3g} ms over {len(entries)} layers; "
-                         f"slowest: {desc}")
+            call = next((r["twin_ms"] for r in rows if r["model"] == m["model"] and str(r["batch"]) == batch), None)
+            outside = f"; whole call {call:.3g} ms" if call is not None else ""
+            parts.append(f"  - batch {batch}: layers sum to {1e3 * total:.3g} ms over {len(entries)} layers"
+                         f"{outside}; slowest: {desc}")
         lines.append(f"- **{m['model']}**\n" + "\n".join(parts))
     return lines
 

@@ -74,5 +74,6 @@ def bound_name(pair: Any) -> str:
     """What a pair's allowance is made of, for the reports."""
     fn = getattr(pair, "error_bound", None)
     if fn is None:
-        return "table (elementwise)"
-    return getattr(fn, "__name__", type(fn).__name__) + " + table"
+        return "table only (no declared bound)"
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+    return name.replace(".<locals>.", "/") + " + table"

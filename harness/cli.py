@@ -17,6 +17,19 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _import_pairs_module(module: str) -> None:
+    """Import a module that registers pairs; re-run it if it was imported before (its pairs may
+    have been unregistered since, e.g. by a test fixture)."""
+    loaded = sys.modules.get(module)
+    if loaded is None:
+        importlib.import_module(module)
+        return
+    try:
+        importlib.reload(loaded)
+    except ValueError:  # register_pair refuses a duplicate name: its pairs are still registered
+        pass
+
+
 def certify_main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(prog="twins certify", description="Fuzz registered layer pairs against Theano.")
     parser.add_argument("--layers", nargs="+", metavar="NAME", help="pairs to certify (default: all)")
@@ -41,7 +54,7 @@ def certify_main(argv: List[str]) -> int:
         if not args.no_builtin:
             registry.load_builtin_catalogue()
         for module in args.pairs_module:
-            importlib.import_module(module)
+            _import_pairs_module(module)
     except ImportError as exc:
         return _fail(f"cannot import ({exc}); is the Theano side installed? run `make certify`")
     try:

@@ -94,19 +94,24 @@ def network_figure(name: str, rows: Sequence[Any]) -> Optional[str]:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(rows) + 1.5), 2.6))
     x = np.arange(len(rows))
-    floor = 1e-20
+    positive = []
     for k, (field, color, label) in enumerate((("total_abs", "#555555", "total |twin - theano|"),
                                                ("added_abs", "#c0392b", "added (layer alone on Theano's input)"),
                                                ("propagated_abs", "#2f6fb0", "propagated (total - added)"))):
-        vals = [max(float(getattr(r, field)), floor) if math.isfinite(getattr(r, field)) else 1.0 for r in rows]
+        # exact zeros draw no bar on the log axis; a raising layer (inf) is drawn at 1
+        vals = [float(getattr(r, field)) for r in rows]
+        vals = [1.0 if math.isinf(v) else (v if v > 0 else float("nan")) for v in vals]
+        positive += [v for v in vals if v == v]
         ax.bar(x + (k - 1) * 0.27, vals, width=0.27, color=color, label=label)
     ax.set_yscale("log")
+    if positive:
+        ax.set_ylim(min(positive) / 10, max(positive) * 10)
     ax.set_xticks(x)
     ax.set_xticklabels([f"{r.index}:{r.name}" for r in rows], rotation=45, ha="right", fontsize=7)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_ylabel("max abs error", fontsize=8)
     ax.set_title(name, fontsize=9)
-    ax.legend(fontsize=6, loc="upper left")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(fig)
 
 

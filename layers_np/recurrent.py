@@ -55,6 +55,32 @@ def _initial_state(label: str, what: str, param: Any, given: Optional[np.ndarray
     return np.repeat(param.value, shape[0], axis=0)
 
 
+def _sigmoid_fast(x: np.ndarray) -> np.ndarray:
+    """``nonlinearities.sigmoid`` with the same float64 arithmetic, in place, without its
+    per-call ``errstate`` (the time loop sets it once): bit-identical, cheaper per step."""
+    v = x.astype(np.float64)
+    np.negative(v, out=v)
+    np.exp(v, out=v)
+    v += 1.0
+    np.divide(1.0, v, out=v)
+    return v.astype(x.dtype, copy=False)
+
+
+def _tanh_fast(x: np.ndarray) -> np.ndarray:
+    """``nonlinearities.tanh`` (float64 evaluation, one rounding), bit-identical."""
+    if x.dtype == np.float64:
+        return np.tanh(x)
+    return np.tanh(x.astype(np.float64)).astype(x.dtype)
+
+
+_FAST = {id(nonlinearities.sigmoid): _sigmoid_fast, id(nonlinearities.tanh): _tanh_fast}
+
+
+def _fast(fn: Callable) -> Callable:
+    """A per-step implementation of ``fn`` (the same numbers, less overhead), or ``fn`` itself."""
+    return _FAST.get(id(fn), fn)
+
+
 def _steps(n: int, backwards: bool) -> range:
     return range(n - 1, -1, -1) if backwards else range(n)
 
@@ -442,36 +468,47 @@ class LSTMLayer(_Gated):
         mask = _check_mask(label, mask, batch, steps)
         cell = _initial_state(label, "cell_init", self.cell_init, cell_given, (batch, n))
         hid = _initial_state(label, "hid_init", self.hid_init, hid_given, (batch, n))
-        f_i, f_f, f_c, f_o = (self.nonlinearity_ingate, self.nonlinearity_forgetgate, self.nonlinearity_cell,
-                              self.nonlinearity_outgate)
-        f_h = self.nonlinearity
-        same_if = f_i is f_f
+        same_if = self.nonlinearity_ingate is self.nonlinearity_forgetgate
+        f_i, f_f, f_c, f_o, f_h = (_fast(f) for f in (self.nonlinearity_ingate, self.nonlinearity_forgetgate,
+                                                     self.nonlinearity_cell, self.nonlinearity_outgate,
+                                                     self.nonlinearity))
         if self.peepholes:
             w_if = np.concatenate([self.W_cell_to_ingate.value, self.W_cell_to_forgetgate.value])
             w_o = self.W_cell_to_outgate.value
         order = _steps(steps, self.backwards)
         outputs = []
-        for t in order:
-            gates = xin[t] + hid @ W_hid
-            pre_if = gates[:, :2 * n]
-            if self.peepholes:
-                pre_if = pre_if + np.concatenate([cell, cell], axis=1) * w_if
-            if same_if:  # one call for both gates (elementwise, same values)
-                act_if = f_i(pre_if)
-                ingate, forgetgate = act_if[:, :n], act_if[:, n:]
-            else:
-                ingate, forgetgate = f_i(pre_if[:, :n]), f_f(pre_if[:, n:])
-            new_cell = forgetgate * cell + ingate * f_c(gates[:, 2 * n:3 * n])
-            pre_o = gates[:, 3 * n:]
-            if self.peepholes:
-                pre_o = pre_o + cell * w_o
-            new_hid = f_o(pre_o) * f_h(new_cell)
-            if mask is not None:
-                new_cell = np.where(mask[t], new_cell, cell)
-                new_hid = np.where(mask[t], new_hid, hid)
-            cell, hid = new_cell, new_hid
-            outputs.append(hid)
+        with np.errstate(over="ignore"):
+            for t in order:
+                cell, hid = self._step(xin[t], cell, hid, W_hid, n, f_i, f_f, f_c, f_o, f_h, same_if,
+                                       w_if if self.peepholes else None, w_o if self.peepholes else None,
+                                       None if mask is None else mask[t])
+                outputs.append(hid)
         return _finish(outputs, order, self.only_return_final)
+
+    @staticmethod
+    def _step(a: np.ndarray, cell: np.ndarray, hid: np.ndarray, W_hid: np.ndarray, n: int, f_i: Callable,
+              f_f: Callable, f_c: Callable, f_o: Callable, f_h: Callable, same_if: bool, w_if: Optional[np.ndarray],
+              w_o: Optional[np.ndarray], mask_t: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+        """One LSTM step for the whole batch: returns (cell, hid)."""
+        gates = hid @ W_hid
+        gates += a
+        pre_if = gates[:, :2 * n]
+        if w_if is not None:
+            pre_if = pre_if + np.concatenate([cell, cell], axis=1) * w_if
+        if same_if:  # one call for both gates (elementwise, same values)
+            act_if = f_i(pre_if)
+            ingate, forgetgate = act_if[:, :n], act_if[:, n:]
+        else:
+            ingate, forgetgate = f_i(pre_if[:, :n]), f_f(pre_if[:, n:])
+        new_cell = forgetgate * cell + ingate * f_c(gates[:, 2 * n:3 * n])
+        pre_o = gates[:, 3 * n:]
+        if w_o is not None:
+            pre_o = pre_o + new_cell * w_o
+        new_hid = f_o(pre_o) * f_h(new_cell)
+        if mask_t is not None:
+            new_cell = np.where(mask_t, new_cell, cell)
+            new_hid = np.where(mask_t, new_hid, hid)
+        return new_cell, new_hid
 
 
 class GRULayer(_Gated):
@@ -534,23 +571,30 @@ class GRULayer(_Gated):
         n = self.num_units
         mask = _check_mask(label, mask, batch, steps)
         hid = _initial_state(label, "hid_init", self.hid_init, hid_given, (batch, n))
-        f_r, f_u, f_c = self.nonlinearity_resetgate, self.nonlinearity_updategate, self.nonlinearity_hid
-        same_ru = f_r is f_u
+        same_ru = self.nonlinearity_resetgate is self.nonlinearity_updategate
+        f_r, f_u, f_c = (_fast(f) for f in (self.nonlinearity_resetgate, self.nonlinearity_updategate,
+                                           self.nonlinearity_hid))
         order = _steps(steps, self.backwards)
         outputs = []
-        for t in order:
-            hid_input = hid @ W_hid
-            a = xin[t]
-            pre_ru = hid_input[:, :2 * n] + a[:, :2 * n]
-            if same_ru:
-                act = f_r(pre_ru)
-                resetgate, updategate = act[:, :n], act[:, n:]
-            else:
-                resetgate, updategate = f_r(pre_ru[:, :n]), f_u(pre_ru[:, n:])
-            hidden_update = f_c(a[:, 2 * n:] + resetgate * hid_input[:, 2 * n:])
-            new = (1 - updategate) * hid + updategate * hidden_update
-            if mask is not None:
-                new = np.where(mask[t], new, hid)
-            hid = new
-            outputs.append(hid)
+        with np.errstate(over="ignore"):
+            for t in order:
+                hid = self._step(xin[t], hid, W_hid, n, f_r, f_u, f_c, same_ru, None if mask is None else mask[t])
+                outputs.append(hid)
         return _finish(outputs, order, self.only_return_final)
+
+    @staticmethod
+    def _step(a: np.ndarray, hid: np.ndarray, W_hid: np.ndarray, n: int, f_r: Callable, f_u: Callable, f_c: Callable,
+              same_ru: bool, mask_t: Optional[np.ndarray]) -> np.ndarray:
+        """One GRU step for the whole batch: returns the new hidden state."""
+        hid_input = hid @ W_hid
+        pre_ru = hid_input[:, :2 * n] + a[:, :2 * n]
+        if same_ru:
+            act = f_r(pre_ru)
+            resetgate, updategate = act[:, :n], act[:, n:]
+        else:
+            resetgate, updategate = f_r(pre_ru[:, :n]), f_u(pre_ru[:, n:])
+        hidden_update = f_c(a[:, 2 * n:] + resetgate * hid_input[:, 2 * n:])
+        new = (1 - updategate) * hid + updategate * hidden_update
+        if mask_t is not None:
+            new = np.where(mask_t, new, hid)
+        return new

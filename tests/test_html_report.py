@@ -28,7 +28,7 @@ def _fake_stats(tmp_path):
                      blame_counts={"both within rounding": 20, "identical": 5})
     bad = PairStats("Broken<Layer>", "float32", examples=3, failures=1, worst_ulp=5e3, worst_ratio=40.0,
                     verdict="DISCREPANCY", message="Twin differs from Theano: values out of tolerance",
-                    reproducer=str(repro), family="fam-b", bound="table (elementwise)", blame="twin",
+                    reproducer=str(repro), family="fam-b", bound="table only (no declared bound)", blame="twin",
                     theano_ulps_to_oracle=0.5, twin_ulps_to_oracle=5e3, blame_note="twin: ...",
                     ulp_samples=list(np.linspace(0, 5e3, 50)), ratio_samples=[40.0, 2.0, 0.5])
     return [good, bad], repro
