@@ -448,7 +448,7 @@ def write_chart(rows: List[Dict[str, Any]], path: str) -> Optional[str]:
     models = list(dict.fromkeys(r["model"] for r in rows))
     batches = list(dict.fromkeys(r["batch"] for r in rows))
     first = {m: next(r for r in rows if r["model"] == m) for m in models}
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(10, 1.6 * len(models) + 6), 5))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(10, 1.6 * len(models) + 6), 5.5))
     x = np.arange(len(models))
     series = [("theano_cold_s", "Theano cold cache"), ("theano_warm_s", "Theano warm cache"),
               ("numpy_start_s", "numpy (layers_np.load)")]
@@ -460,7 +460,7 @@ def write_chart(rows: List[Dict[str, Any]], path: str) -> Optional[str]:
     ax1.set_title("start-up (fresh process)")
     ax1.set_xticks(x)
     ax1.set_xticklabels(models, rotation=30, ha="right")
-    ax1.legend(fontsize=8)
+    ax1.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3)
     pairs = [(b, side) for b in batches for side in ("theano_ms", "twin_ms")]
     w = 0.8 / len(pairs)
     for i, (b, side) in enumerate(pairs):
@@ -472,7 +472,7 @@ def write_chart(rows: List[Dict[str, Any]], path: str) -> Optional[str]:
     ax2.set_title("warm per-call latency")
     ax2.set_xticks(x)
     ax2.set_xticklabels(models, rotation=30, ha="right")
-    ax2.legend(fontsize=8)
+    ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=len(pairs))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -17,6 +17,14 @@ from .shapes import (autocrop_array_shapes, autocrop_slices, check_cropping, con
 __all__ = ["autocrop", "autocrop_array_shapes", "ConcatLayer", "concat", "ElemwiseMergeLayer", "ElemwiseSumLayer"]
 
 
+def _check_shapes_method(self) -> None:
+    """Validate the input shapes at construction (Lasagne only notices when asked for the output shape)."""
+    try:
+        self.output_shape
+    except (ValueError, IndexError) as exc:
+        raise TwinError(f"{self._label()}: {exc}") from None
+
+
 def autocrop(inputs: List[np.ndarray], cropping: Optional[Sequence[Optional[str]]]) -> List[np.ndarray]:
     """Crop arrays to their common minimum size along the cropped axes (views, no copies).
 
@@ -53,6 +61,7 @@ class ConcatLayer(MergeLayer):
         check_cropping(self._label(), cropping)
         self.axis = axis
         self.cropping = concat_cropping(cropping, axis)
+        self._check_shapes()
 
     def get_output_shape_for(self, input_shapes):
         return concat_output_shape(input_shapes, self.axis, self.cropping)
@@ -63,6 +72,7 @@ class ConcatLayer(MergeLayer):
         return np.concatenate(autocrop(inputs, self.cropping), axis=self.axis)
 
 
+ConcatLayer._check_shapes = _check_shapes_method  # type: ignore[attr-defined]
 concat = ConcatLayer
 
 
@@ -90,6 +100,7 @@ class ElemwiseMergeLayer(MergeLayer):
         check_cropping(self._label(), cropping)
         self.merge_function = merge_function
         self.cropping = cropping
+        self._check_shapes()
 
     def get_output_shape_for(self, input_shapes):
         return elemwise_merge_output_shape(input_shapes, self.cropping)
@@ -134,3 +145,6 @@ class ElemwiseSumLayer(ElemwiseMergeLayer):
     def get_output_for(self, inputs: List[np.ndarray], **kwargs: Any) -> np.ndarray:
         inputs = [a * c if c != 1 else a for c, a in zip(self.coeffs, inputs)]
         return super().get_output_for(inputs, **kwargs)
+
+
+ElemwiseMergeLayer._check_shapes = _check_shapes_method  # type: ignore[attr-defined]

@@ -62,7 +62,7 @@ def _sigmoid_fast(x: np.ndarray) -> np.ndarray:
     np.negative(v, out=v)
     np.exp(v, out=v)
     v += 1.0
-    np.divide(1.0, v, out=v)
+    np.reciprocal(v, out=v)  # 1 / v, correctly rounded like the division
     return v.astype(x.dtype, copy=False)
 
 
@@ -473,7 +473,7 @@ class LSTMLayer(_Gated):
                                                      self.nonlinearity_cell, self.nonlinearity_outgate,
                                                      self.nonlinearity))
         if self.peepholes:
-            w_if = np.concatenate([self.W_cell_to_ingate.value, self.W_cell_to_forgetgate.value])
+            w_if = np.stack([self.W_cell_to_ingate.value, self.W_cell_to_forgetgate.value])
             w_o = self.W_cell_to_outgate.value
         order = _steps(steps, self.backwards)
         outputs = []
@@ -492,9 +492,9 @@ class LSTMLayer(_Gated):
         """One LSTM step for the whole batch: returns (cell, hid)."""
         gates = hid @ W_hid
         gates += a
+        if w_if is not None:  # w_if is (2, n): c_{t-1} * [w_ci; w_cf] in one product
+            gates[:, :2 * n] += (cell[:, None, :] * w_if).reshape(cell.shape[0], 2 * n)
         pre_if = gates[:, :2 * n]
-        if w_if is not None:
-            pre_if = pre_if + np.concatenate([cell, cell], axis=1) * w_if
         if same_if:  # one call for both gates (elementwise, same values)
             act_if = f_i(pre_if)
             ingate, forgetgate = act_if[:, :n], act_if[:, n:]
@@ -503,7 +503,7 @@ class LSTMLayer(_Gated):
         new_cell = forgetgate * cell + ingate * f_c(gates[:, 2 * n:3 * n])
         pre_o = gates[:, 3 * n:]
         if w_o is not None:
-            pre_o = pre_o + new_cell * w_o
+            pre_o += new_cell * w_o
         new_hid = f_o(pre_o) * f_h(new_cell)
         if mask_t is not None:
             new_cell = np.where(mask_t, new_cell, cell)
