@@ -56,14 +56,20 @@ def _initial_state(label: str, what: str, param: Any, given: Optional[np.ndarray
 
 
 def _sigmoid_fast(x: np.ndarray) -> np.ndarray:
-    """``nonlinearities.sigmoid`` with the same float64 arithmetic, in place, without its
-    per-call ``errstate`` (the time loop sets it once): bit-identical, cheaper per step."""
-    v = x.astype(np.float64)
-    np.negative(v, out=v)
-    np.exp(v, out=v)
-    v += 1.0
-    np.reciprocal(v, out=v)  # 1 / v, correctly rounded like the division
-    return v.astype(x.dtype, copy=False)
+    """``nonlinearities.sigmoid`` with the same arithmetic, in place and without its per-call
+    ``errstate`` (the time loop sets it once): bit-identical, cheaper per step.
+
+    float64: ``1 / (1 + exp(-x))``; float32: ``exp(-x)`` evaluated in float64 and rounded,
+    then ``1 / (1 + e)`` in float32 (``reciprocal`` is the correctly rounded ``1 / v``).
+    """
+    if x.dtype == np.float64:
+        v = np.negative(x)
+        np.exp(v, out=v)
+    else:
+        v = np.exp(np.negative(x, dtype=np.float64)).astype(x.dtype)
+    v += 1
+    np.reciprocal(v, out=v)
+    return v
 
 
 def _tanh_fast(x: np.ndarray) -> np.ndarray:
@@ -73,7 +79,20 @@ def _tanh_fast(x: np.ndarray) -> np.ndarray:
     return np.tanh(x.astype(np.float64)).astype(x.dtype)
 
 
-_FAST = {id(nonlinearities.sigmoid): _sigmoid_fast, id(nonlinearities.tanh): _tanh_fast}
+def _agrees(fast: Callable, slow: Callable) -> bool:
+    """The fast path is used only if it reproduces the public nonlinearity bit for bit."""
+    probe = np.concatenate([np.linspace(-120.0, 120.0, 4801), [0.0, -0.0, 1e-30, -1e-30, 88.7, -88.7, 15.0, 16.7]])
+    with np.errstate(all="ignore"):
+        for dtype in (np.float32, np.float64):
+            a = probe.astype(dtype).reshape(1, -1)
+            want, got = slow(a), fast(a)
+            if want.dtype != got.dtype or not np.array_equal(want, got, equal_nan=True):
+                return False
+    return True
+
+
+_FAST = {id(fn): fast for fn, fast in ((nonlinearities.sigmoid, _sigmoid_fast), (nonlinearities.tanh, _tanh_fast))
+         if _agrees(fast, fn)}
 
 
 def _fast(fn: Callable) -> Callable:
@@ -472,43 +491,37 @@ class LSTMLayer(_Gated):
         f_i, f_f, f_c, f_o, f_h = (_fast(f) for f in (self.nonlinearity_ingate, self.nonlinearity_forgetgate,
                                                      self.nonlinearity_cell, self.nonlinearity_outgate,
                                                      self.nonlinearity))
+        w_if = w_o = None
         if self.peepholes:
             w_if = np.stack([self.W_cell_to_ingate.value, self.W_cell_to_forgetgate.value])
             w_o = self.W_cell_to_outgate.value
         order = _steps(steps, self.backwards)
         outputs = []
+        s_if, s_c, s_o = slice(0, 2 * n), slice(2 * n, 3 * n), slice(3 * n, 4 * n)
+        dot, where = np.dot, np.where
         with np.errstate(over="ignore"):
+            # One whole-batch step per iteration, written inline (this loop is the hot path).
             for t in order:
-                cell, hid = self._step(xin[t], cell, hid, W_hid, n, f_i, f_f, f_c, f_o, f_h, same_if,
-                                       w_if if self.peepholes else None, w_o if self.peepholes else None,
-                                       None if mask is None else mask[t])
+                gates = dot(hid, W_hid)
+                gates += xin[t]
+                if w_if is not None:  # w_if is (2, n): c_{t-1} * [w_ci; w_cf] in one product
+                    gates[:, s_if] += (cell[:, None, :] * w_if).reshape(batch, 2 * n)
+                if same_if:  # one call for both gates (elementwise, same values)
+                    act_if = f_i(gates[:, s_if])
+                    ingate, forgetgate = act_if[:, :n], act_if[:, n:]
+                else:
+                    ingate, forgetgate = f_i(gates[:, :n]), f_f(gates[:, n:2 * n])
+                new_cell = forgetgate * cell + ingate * f_c(gates[:, s_c])
+                pre_o = gates[:, s_o]
+                if w_o is not None:
+                    pre_o += new_cell * w_o
+                new_hid = f_o(pre_o) * f_h(new_cell)
+                if mask is not None:
+                    new_cell = where(mask[t], new_cell, cell)
+                    new_hid = where(mask[t], new_hid, hid)
+                cell, hid = new_cell, new_hid
                 outputs.append(hid)
         return _finish(outputs, order, self.only_return_final)
-
-    @staticmethod
-    def _step(a: np.ndarray, cell: np.ndarray, hid: np.ndarray, W_hid: np.ndarray, n: int, f_i: Callable,
-              f_f: Callable, f_c: Callable, f_o: Callable, f_h: Callable, same_if: bool, w_if: Optional[np.ndarray],
-              w_o: Optional[np.ndarray], mask_t: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
-        """One LSTM step for the whole batch: returns (cell, hid)."""
-        gates = hid @ W_hid
-        gates += a
-        if w_if is not None:  # w_if is (2, n): c_{t-1} * [w_ci; w_cf] in one product
-            gates[:, :2 * n] += (cell[:, None, :] * w_if).reshape(cell.shape[0], 2 * n)
-        pre_if = gates[:, :2 * n]
-        if same_if:  # one call for both gates (elementwise, same values)
-            act_if = f_i(pre_if)
-            ingate, forgetgate = act_if[:, :n], act_if[:, n:]
-        else:
-            ingate, forgetgate = f_i(pre_if[:, :n]), f_f(pre_if[:, n:])
-        new_cell = forgetgate * cell + ingate * f_c(gates[:, 2 * n:3 * n])
-        pre_o = gates[:, 3 * n:]
-        if w_o is not None:
-            pre_o += new_cell * w_o
-        new_hid = f_o(pre_o) * f_h(new_cell)
-        if mask_t is not None:
-            new_cell = np.where(mask_t, new_cell, cell)
-            new_hid = np.where(mask_t, new_hid, hid)
-        return new_cell, new_hid
 
 
 class GRULayer(_Gated):
@@ -576,25 +589,24 @@ class GRULayer(_Gated):
                                            self.nonlinearity_hid))
         order = _steps(steps, self.backwards)
         outputs = []
+        s_r, s_u, s_c = slice(0, n), slice(n, 2 * n), slice(2 * n, 3 * n)
+        s_ru = slice(0, 2 * n)
+        dot, where = np.dot, np.where
         with np.errstate(over="ignore"):
+            # One whole-batch step per iteration, written inline (this loop is the hot path).
             for t in order:
-                hid = self._step(xin[t], hid, W_hid, n, f_r, f_u, f_c, same_ru, None if mask is None else mask[t])
+                hid_input = dot(hid, W_hid)
+                a = xin[t]
+                pre_ru = hid_input[:, s_ru] + a[:, s_ru]
+                if same_ru:
+                    act = f_r(pre_ru)
+                    resetgate, updategate = act[:, :n], act[:, n:]
+                else:
+                    resetgate, updategate = f_r(pre_ru[:, :n]), f_u(pre_ru[:, n:])
+                hidden_update = f_c(a[:, s_c] + resetgate * hid_input[:, s_c])
+                new = (1 - updategate) * hid + updategate * hidden_update
+                if mask is not None:
+                    new = where(mask[t], new, hid)
+                hid = new
                 outputs.append(hid)
         return _finish(outputs, order, self.only_return_final)
-
-    @staticmethod
-    def _step(a: np.ndarray, hid: np.ndarray, W_hid: np.ndarray, n: int, f_r: Callable, f_u: Callable, f_c: Callable,
-              same_ru: bool, mask_t: Optional[np.ndarray]) -> np.ndarray:
-        """One GRU step for the whole batch: returns the new hidden state."""
-        hid_input = hid @ W_hid
-        pre_ru = hid_input[:, :2 * n] + a[:, :2 * n]
-        if same_ru:
-            act = f_r(pre_ru)
-            resetgate, updategate = act[:, :n], act[:, n:]
-        else:
-            resetgate, updategate = f_r(pre_ru[:, :n]), f_u(pre_ru[:, n:])
-        hidden_update = f_c(a[:, 2 * n:] + resetgate * hid_input[:, 2 * n:])
-        new = (1 - updategate) * hid + updategate * hidden_update
-        if mask_t is not None:
-            new = np.where(mask_t, new, hid)
-        return new
