@@ -52,7 +52,9 @@ def ulps(value: np.ndarray, reference: np.ndarray, dtype: Any) -> np.ndarray:
         out = np.abs(v - r) / spacing(r, dtype)
     finite = np.isfinite(v) & np.isfinite(r_dt)
     same_nonfinite = (~finite) & ((v == r_dt) | (np.isnan(v) & np.isnan(r_dt)))
-    out = np.where(finite, out, np.where(same_nonfinite, 0.0, np.inf))
+    # finite distances beyond float64's range (ulps of float64 near 0) saturate at its max, not inf
+    out = np.where(finite, np.minimum(out, np.longdouble(np.finfo(np.float64).max)),
+                   np.where(same_nonfinite, 0.0, np.inf))
     return out.astype(np.float64)
 
 

@@ -227,3 +227,13 @@ def test_network_attribution_separates_added_from_propagated_error():
     coarse = attribute_from_report(certify_network(net, twin=twin, n_batches=2, batch_size=5))
     assert [r.name for r in coarse] == ["h1", "h2", "out"]
     assert coarse[1].propagated_abs > coarse[1].added_abs
+
+
+def test_cancellation_to_zero_is_judged_by_the_bound_not_by_ulps_at_zero():
+    # an exactly cancelling sum: ulps at 0 are astronomically many, the declared bound decides
+    oracle = np.zeros(4, dtype=np.longdouble)
+    theano = np.array([1e-13, -1e-13, 0.0, 2e-13])
+    twin = np.zeros(4)
+    blame = blame_arrays(theano, twin, oracle, "float64", pair_bound=np.full(4, 1e-12))
+    assert blame.verdict == "both within rounding", blame.describe()
+    assert blame.theano_ulps > 1e300 and blame.theano_ratio < 1.0
