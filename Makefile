@@ -11,7 +11,7 @@ JOBS   ?= 2
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[theano,harness]"
+	$(BIN)/python -m pip install -q -e ".[theano,harness,plots]"
 	touch $(STAMP)
 
 venv: $(STAMP)
