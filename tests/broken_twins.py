@@ -1,6 +1,8 @@
 """Deliberately broken twins the harness must catch (used by test_broken_twins and test_cli).
 
 Each is a realistic porting bug, registered as its own pair next to the real Theano layer.
+Importing this module registers nothing: pytest would otherwise certify (and fail) the
+broken pairs as if they were real ones; ``broken_pairs_cli`` registers them for the CLI test.
 """
 from __future__ import annotations
 
@@ -77,6 +79,3 @@ def register_broken() -> list:
     names.append("BrokenClampSoftplusDense")
     return names
 
-
-# Importing this module as --pairs-module registers the broken pairs.
-register_broken()

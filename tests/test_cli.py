@@ -22,7 +22,7 @@ def test_certify_writes_reports_and_exits_0(tmp_path, capsys):
 
 
 def test_certify_exits_1_with_a_reproducer_on_a_discrepancy(tmp_path, capsys):
-    code = main(["certify", "--pairs-module", "broken_twins", "--no-builtin", "--layers", "BrokenMissingBiasDense",
+    code = main(["certify", "--pairs-module", "broken_pairs_cli", "--no-builtin", "--layers", "BrokenMissingBiasDense",
                  "--dtypes", "float32", "--profile", "ci", "--report-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 1
