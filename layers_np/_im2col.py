@@ -14,6 +14,7 @@ plus that buffer, whatever the batch size (one item's buffer may exceed the budg
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Sequence, Tuple
 
 import numpy as np
@@ -33,7 +34,16 @@ def pad_spatial(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     if not any(lo or hi for lo, hi in pads):
         return x
     shape = x.shape[:-n] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[-n:], pads))
-    out = np.full(shape, value, dtype=x.dtype) if value != 0.0 else np.zeros(shape, dtype=x.dtype)
+    if value == 0.0:
+        out = np.zeros(shape, dtype=x.dtype)
+    else:  # fill only the border slabs (one pass over the array instead of two)
+        out = np.empty(shape, dtype=x.dtype)
+        for i, (s, (lo, hi)) in enumerate(zip(x.shape[-n:], pads)):
+            axis = len(shape) - n + i
+            if lo:
+                out[(slice(None),) * axis + (slice(0, lo),)] = value
+            if hi:
+                out[(slice(None),) * axis + (slice(lo + s, None),)] = value
     out[(Ellipsis,) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[-n:], pads))] = x
     return out
 
@@ -42,46 +52,75 @@ def _chunk(per_item_bytes: int, batch: int) -> int:
     return int(max(1, min(batch, PATCH_BUFFER_BYTES // max(per_item_bytes, 1))))
 
 
+def _strided(a: np.ndarray, offset: int, shape: Tuple[int, ...], strides: Tuple[int, ...]) -> np.ndarray:
+    """Read-only strided view of the C-contiguous ``a`` starting ``offset`` bytes in
+    (``as_strided`` without its overhead)."""
+    view = np.ndarray(shape, a.dtype, buffer=a, offset=offset, strides=strides)
+    view.flags.writeable = False
+    return view
+
+
 def corr_nd(x: np.ndarray, w: np.ndarray, pads: Pads, stride: Sequence[int], dilation: Sequence[int],
             groups: int = 1) -> np.ndarray:
     """N-d cross-correlation (no kernel flip) of ``x (N, C, *S)`` with ``w (F, C/groups, *K)``.
 
     ``out[n, f, o] = sum_{c, k} xpad[n, g(f)*C/groups + c, o*stride + k*dilation] * w[f, c, k]``
     with ``g(f) = f // (F/groups)`` and ``xpad`` zero padded by ``pads``.
+
+    Notes
+    -----
+    Each batch item is one GEMM ``w_g (F/groups, CK) @ cols (CK, P)`` (the layout of Theano's
+    CorrMM). A 1x1 kernel with unit stride and no padding needs no patch copy: ``cols`` is
+    the input itself, so the GEMM (and its result) is the same.
     """
     nd = x.ndim - 2
     N, C = x.shape[:2]
     F, Cg = w.shape[:2]
     K = tuple(w.shape[2:])
     Fg = F // groups
-    padded = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
-    O = tuple((p - ((k - 1) * d + 1)) // s + 1 for p, k, d, s in zip(padded, K, dilation, stride))
+    S = x.shape[2:]
+    padded = tuple(S[i] + pads[i][0] + pads[i][1] for i in range(nd))
+    O = tuple((padded[i] - ((K[i] - 1) * dilation[i] + 1)) // stride[i] + 1 for i in range(nd))
     if any(o <= 0 for o in O):
         raise ValueError(f"convolution output would have non-positive size {O} (input {x.shape[2:]}, "
                          f"kernel {K}, padding {tuple(pads)}, stride {tuple(stride)}, dilation {tuple(dilation)})")
-    P = int(np.prod(O))
-    CK = Cg * int(np.prod(K))
+    P = math.prod(O)
+    KK = math.prod(K)
+    CK = Cg * KK
     out = np.empty((N, F) + O, dtype=np.result_type(x.dtype, w.dtype))
-    w2 = [np.ascontiguousarray(w[g * Fg:(g + 1) * Fg].reshape(Fg, CK)) for g in range(groups)]
+    no_pad = not any(lo or hi for lo, hi in pads)
+    if (groups == 1 and KK == 1 and no_pad and all(s == 1 for s in stride) and x.flags.c_contiguous
+            and x.dtype == out.dtype and N > 0):
+        # 1x1 kernel: the patch matrix of item n is x[n] viewed as (C, P)
+        np.matmul(np.ascontiguousarray(w.reshape(F, CK)), x.reshape(N, C, P), out=out.reshape(N, F, P))
+        return out
+    if groups == 1:
+        w2 = [np.ascontiguousarray(w.reshape(F, CK))]
+    else:
+        w2 = [np.ascontiguousarray(w[g * Fg:(g + 1) * Fg].reshape(Fg, CK)) for g in range(groups)]
     nb = _chunk(CK * P * out.itemsize, N)
     buf = np.empty((nb, CK, P), dtype=x.dtype)
     for n0 in range(0, N, nb):
         n1 = min(N, n0 + nb)
         m = n1 - n0
-        xp = pad_spatial(x[n0:n1], pads)
+        xp = x[n0:n1] if no_pad else pad_spatial(x[n0:n1], pads)
         st = xp.strides
+        view_strides = st[:2] + tuple(st[2 + i] * dilation[i] for i in range(nd)) \
+            + tuple(st[2 + i] * stride[i] for i in range(nd))
         out_c = out[n0:n1].reshape(m, F, P)
+        cols = buf[:m]
+        cols_nd = cols.reshape((m, Cg) + K + O)
         for g in range(groups):
-            xg = xp[:, g * Cg:(g + 1) * Cg]
-            view = as_strided(xg, shape=(m, Cg) + K + O,
-                              strides=st[:2] + tuple(st[2 + i] * dilation[i] for i in range(nd))
-                              + tuple(st[2 + i] * stride[i] for i in range(nd)), writeable=False)
-            cols = buf[:m]
-            np.copyto(cols.reshape((m, Cg) + K + O), view)
+            if xp.flags.c_contiguous:
+                view = _strided(xp, g * Cg * st[1], (m, Cg) + K + O, view_strides)
+            else:
+                view = as_strided(xp[:, g * Cg:(g + 1) * Cg], shape=(m, Cg) + K + O, strides=view_strides,
+                                  writeable=False)
+            np.copyto(cols_nd, view)
             if groups == 1:
                 np.matmul(w2[0], cols, out=out_c)
             else:
-                out_c[:, g * Fg:(g + 1) * Fg] = np.matmul(w2[g], cols)
+                np.matmul(w2[g], cols, out=out_c[:, g * Fg:(g + 1) * Fg])
     return out
 
 
@@ -126,14 +165,41 @@ def _pool_axis_counts(L: int, ws: int, stride: int, pad: int, out: int) -> np.nd
     return np.minimum(end, L + pad) - np.maximum(start, pad)
 
 
+#: Windows at least this long are max-reduced as a pairwise tree (fewer numpy calls).
+_TREE_MIN_WINDOW = 8
+
+
+def _max_tree(v: np.ndarray, axis: int) -> np.ndarray:
+    """Max over ``axis`` of ``v`` (length >= 2) by adjacent pairs, keeping the offsets' order.
+
+    Every step takes ``maximum(earlier, later)`` of adjacent segments, so a tie (+0/-0) is
+    resolved towards the later element exactly as the left-to-right scan ``acc =
+    maximum(acc, v[k])`` does: the same element wins. Returns a new array without ``axis``.
+    """
+    pre = (slice(None),) * axis
+    n = v.shape[axis]
+    while n > 1:
+        h, odd = n // 2, n % 2
+        r = np.empty(v.shape[:axis] + (h + odd,) + v.shape[axis + 1:], dtype=v.dtype)
+        np.maximum(v[pre + (slice(0, 2 * h, 2),)], v[pre + (slice(1, 2 * h, 2),)], out=r[pre + (slice(0, h),)])
+        if odd:
+            r[pre + (slice(h, h + 1),)] = v[pre + (slice(n - 1, n),)]
+        v, n = r, h + odd
+    return v.reshape(v.shape[:axis] + v.shape[axis + 1:])
+
+
 def pool_nd(x: np.ndarray, ws: Sequence[int], stride: Sequence[int], pad: Sequence[int], ignore_border: bool,
             mode: str) -> np.ndarray:
     """Theano's ``Pool`` op over the trailing ``len(ws)`` axes, from strided slices.
 
     Windows start at ``j * stride`` in the zero-padded input. ``max`` and ``average_exc_pad``
     only see real input elements; ``average_inc_pad`` divides by ``prod(ws)`` when
-    ``ignore_border`` is True and by the number of real elements otherwise. The window is
-    reduced offset by offset in row-major order, the order of Theano's C loop.
+    ``ignore_border`` is True and by the number of real elements otherwise. Sums are
+    reduced offset by offset in row-major order, the order of Theano's C loop. Max is exact,
+    so it may be reduced axis by axis (last axis first; a pairwise tree for windows of 8 or
+    more) when that takes fewer passes: every window still yields the very element the
+    row-major scan yields, ties between +0 and -0 included (numpy's ``maximum`` returns its
+    second operand on ties, and both orders keep the later element).
     """
     from .shapes.pool import theano_pool_length
 
@@ -157,10 +223,36 @@ def pool_nd(x: np.ndarray, ws: Sequence[int], stride: Sequence[int], pad: Sequen
         xp = pad_spatial(x, pads, fill)
     else:
         xp = pad_spatial(x, pads)
+    if mode == "max" and (nd == 1 or sum(ws) < math.prod(ws)):
+        # Separable max: reduce the last window axis, then the one before, ... Each output
+        # is the same element as the row-major scan below picks (max is exact, and
+        # numpy.maximum resolves +0/-0 ties the same way in every pass, so the last tied
+        # element in row-major order wins both ways): bit-identical, with sum(ws) passes
+        # instead of prod(ws) (used when that is fewer, e.g. 3x3 windows, not 2x2).
+        acc = xp
+        for i in reversed(range(nd)):
+            axis = acc.ndim - nd + i
+            if ws[i] >= _TREE_MIN_WINDOW:
+                st = acc.strides
+                windows = as_strided(acc, shape=acc.shape[:axis] + (O[i], ws[i]) + acc.shape[axis + 1:],
+                                     strides=st[:axis] + (st[axis] * stride[i], st[axis]) + st[axis + 1:],
+                                     writeable=False)
+                acc = _max_tree(windows, axis + 1)
+                continue
+            red = None
+            for k in range(ws[i]):
+                sl = (slice(None),) * axis + (slice(k, k + (O[i] - 1) * stride[i] + 1, stride[i]),)
+                part = acc[sl]
+                if red is None:
+                    red = part.copy()
+                else:
+                    np.maximum(red, part, out=red)
+            acc = red
+        return acc
     acc = None
-    for k in itertools.product(*[range(w) for w in ws]):
-        sl = (Ellipsis,) + tuple(slice(k[i], k[i] + (O[i] - 1) * stride[i] + 1, stride[i]) for i in range(nd))
-        part = xp[sl]
+    axis_slices = [[slice(k, k + (O[i] - 1) * stride[i] + 1, stride[i]) for k in range(ws[i])] for i in range(nd)]
+    for sl in itertools.product(*axis_slices):
+        part = xp[(Ellipsis,) + sl]
         if acc is None:
             acc = part.copy()
         elif mode == "max":

@@ -204,39 +204,112 @@ def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = Non
 
     ``inputs`` is an array (for the single InputLayer) or a mapping from InputLayer
     (or any layer, whose output is then taken as given) to array.
+
+    Notes
+    -----
+    The evaluation order (a topological sort of the layers below the targets) is
+    computed once per set of targets and input layers and cached on the first target;
+    the cached plan records every layer's incoming layers and is rebuilt when any of
+    them changes, so rewiring a network is picked up on the next call.
     """
     many = isinstance(layer_or_layers, (list, tuple))
     targets = list(layer_or_layers) if many else [layer_or_layers]
-    given: Dict[int, Any] = {}
-    if isinstance(inputs, Mapping):
-        given = {id(l): v for l, v in inputs.items()}
-    all_layers = get_all_layers(targets, treat_as_input=[l for l in inputs] if isinstance(inputs, Mapping) else None)
-    if not isinstance(inputs, Mapping):
+    mapping = isinstance(inputs, Mapping)
+    plan = _get_plan(targets, list(inputs) if mapping else None)
+    if mapping:
+        given: Dict[int, Any] = {id(l): v for l, v in inputs.items()}
+    else:
+        given = {id(plan.input_layer): inputs}
+    outputs: Dict[int, Any] = {}
+    for l, kind in plan.steps:
+        if id(l) in given:
+            value = given[id(l)]
+            outputs[id(l)] = l.check_input(value) if kind == _INPUT else value
+        elif kind == _INPUT:
+            raise TwinError(f"get_output: no input given for {l._label()} of shape {_fmt_shape(l.shape)}")
+        elif kind == _MERGE:
+            outputs[id(l)] = l.get_output_for([outputs[id(i)] for i in l.input_layers], **kwargs)
+        elif kind == _EXTRA:
+            kwargs_l = dict(kwargs)
+            kwargs_l["extra_inputs"] = [None if e is None else outputs[id(e)] for e in l.extra_input_layers]
+            outputs[id(l)] = l.get_output_for(outputs[id(l.input_layer)], **kwargs_l)
+        else:
+            outputs[id(l)] = l.get_output_for(outputs[id(l.input_layer)], **kwargs)
+    result = [outputs[id(t)] for t in targets]
+    return result if many else result[0]
+
+
+_INPUT, _MERGE, _EXTRA, _SINGLE = range(4)
+
+
+def _links(layer: Any) -> Tuple[Any, ...]:
+    """What the evaluation plan depends on for one layer: its class and incoming layers."""
+    ins = getattr(layer, "input_layers", None)
+    extra = getattr(layer, "extra_input_layers", None)
+    return (type(layer), getattr(layer, "input_layer", None), None if ins is None else tuple(ins),
+            None if extra is None else tuple(extra))
+
+
+class _Plan:
+    """A cached evaluation order of :func:`get_output` (see its Notes)."""
+
+    __slots__ = ("targets", "given", "layers", "links", "steps", "input_layer")
+
+    def valid_for(self, targets: List[Any], given: Optional[List[Any]]) -> bool:
+        if len(targets) != len(self.targets) or any(a is not b for a, b in zip(targets, self.targets)):
+            return False
+        if (given is None) != (self.given is None):
+            return False
+        if given is not None and (len(given) != len(self.given)
+                                  or any(a is not b for a, b in zip(given, self.given))):
+            return False
+        for l, link in zip(self.layers, self.links):
+            now = _links(l)
+            if now[0] is not link[0] or now[1] is not link[1] or now[2] != link[2] or now[3] != link[3]:
+                return False
+        return True
+
+
+def _get_plan(targets: List[Any], given: Optional[List[Any]]) -> _Plan:
+    key = (tuple(id(t) for t in targets), None if given is None else tuple(id(g) for g in given))
+    cache = getattr(targets[0], "__dict__", {}).get("_get_output_plans") if targets else None
+    if cache is not None:
+        plan = cache.get(key)
+        if plan is not None and plan.valid_for(targets, given):
+            return plan
+    all_layers = get_all_layers(targets, treat_as_input=given)
+    input_layer = None
+    if given is None:
         input_layers = [l for l in all_layers if isinstance(l, InputLayer)]
         if len(input_layers) != 1:
             raise TwinError(
                 f"get_output: the network has {len(input_layers)} InputLayers; pass a dict {{input_layer: array}}"
             )
-        given = {id(input_layers[0]): inputs}
-    outputs: Dict[int, Any] = {}
+        input_layer = input_layers[0]
+    steps = []
     for l in all_layers:
-        if id(l) in given:
-            value = given[id(l)]
-            outputs[id(l)] = l.check_input(value) if isinstance(l, InputLayer) else value
-        elif isinstance(l, InputLayer):
-            raise TwinError(f"get_output: no input given for {l._label()} of shape {_fmt_shape(l.shape)}")
+        if isinstance(l, InputLayer):
+            kind = _INPUT
         elif isinstance(l, MergeLayer):
-            outputs[id(l)] = l.get_output_for([outputs[id(i)] for i in l.input_layers], **kwargs)
+            kind = _MERGE
+        elif getattr(l, "extra_input_layers", None):
+            kind = _EXTRA
         else:
-            extra = getattr(l, "extra_input_layers", None)
-            if extra:
-                kwargs_l = dict(kwargs)
-                kwargs_l["extra_inputs"] = [None if e is None else outputs[id(e)] for e in extra]
-                outputs[id(l)] = l.get_output_for(outputs[id(l.input_layer)], **kwargs_l)
-            else:
-                outputs[id(l)] = l.get_output_for(outputs[id(l.input_layer)], **kwargs)
-    result = [outputs[id(t)] for t in targets]
-    return result if many else result[0]
+            kind = _SINGLE
+        steps.append((l, kind))
+    plan = _Plan()
+    plan.targets = list(targets)
+    plan.given = None if given is None else list(given)
+    plan.layers = list(all_layers)
+    plan.links = [_links(l) for l in all_layers]
+    plan.steps = steps
+    plan.input_layer = input_layer
+    if targets and hasattr(targets[0], "__dict__"):
+        cache = targets[0].__dict__.setdefault("_get_output_plans", {})
+        if len(cache) > 32:
+            cache.clear()
+        cache[key] = plan
+    return plan
 
 
 def get_all_params(layer: Union[Layer, Sequence[Layer]], unwrap_shared: bool = True, **tags: bool) -> List[Param]:

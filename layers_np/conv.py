@@ -159,13 +159,23 @@ class BaseConvLayer(Layer):
         if input.ndim != self.n + 2 or (self.input_shape[1] is not None and input.shape[1] != self.input_shape[1]):
             raise TwinError(f"{self._label()}: expected input of shape {self.input_shape}, got {input.shape}")
         conved = self.convolve(input, **kwargs)
+        # The built-in convolutions return a fresh array, which bias and rectify may then
+        # overwrite (bit-identical to ``conved + b`` and ``rectify(conved)``); the result of a
+        # user-supplied ``convolution`` is never written to.
+        owned = self._owns_convolution() and conved is not input
         if self.b is not None:
             b = self.b.value
-            if self.untie_biases:
-                conved = conved + b[None]
-            else:
-                conved = conved + b.reshape((1, -1) + (1,) * self.n)
-        return self.nonlinearity(conved)
+            b = b[None] if self.untie_biases else b.reshape((1, -1) + (1,) * self.n)
+            conved = nonlinearities.add_owned(conved, b) if owned else conved + b
+            owned = True
+        return nonlinearities.apply_owned(self.nonlinearity, conved) if owned else self.nonlinearity(conved)
+
+    def _owns_convolution(self) -> bool:
+        """True when ``convolve`` returns an array allocated for this call (built-in convolutions)."""
+        conv = getattr(self, "convolution", None)
+        if conv is None:
+            return type(self).convolve in _OWNED_CONVOLVE
+        return conv in (conv1d_mc0, conv2d, conv3d) and type(self).convolve in _OWNED_CONVOLVE
 
 
 class Conv1DLayer(BaseConvLayer):
@@ -363,3 +373,9 @@ class DilatedConv2DLayer(BaseConvLayer):
     def convolve(self, input, **kwargs):
         W = self.W.value.transpose(1, 0, 2, 3)
         return corr_nd(input, W, ((0, 0), (0, 0)), (1, 1), self.dilation, 1)
+
+
+# ``convolve`` methods known to return an array allocated for the call (see
+# ``BaseConvLayer._owns_convolution``); subclasses overriding ``convolve`` are not in it.
+_OWNED_CONVOLVE = frozenset({Conv1DLayer.convolve, Conv2DLayer.convolve, Conv3DLayer.convolve,
+                             _TransposedConvNDLayer.convolve, DilatedConv2DLayer.convolve})

@@ -57,9 +57,10 @@ class DenseLayer(Layer):
                 f"{int(np.prod(input.shape[n:]))} values, W expects {W.shape[0]}"
             )
         activation = (input.reshape(-1, W.shape[0]) @ W).reshape(lead + (W.shape[1],))
+        # ``activation`` is a fresh array: bias and rectify may overwrite it (same bits)
         if self.b is not None:
-            activation = activation + self.b.value
-        return self.nonlinearity(activation)
+            activation = nonlinearities.add_owned(activation, self.b.value)
+        return nonlinearities.apply_owned(self.nonlinearity, activation)
 
 
 class NINLayer(Layer):
@@ -95,5 +96,5 @@ class NINLayer(Layer):
             b = self.b.value
             if not self.untie_biases:
                 b = b.reshape(b.shape + (1,) * (input.ndim - 2))
-            out = out + b
-        return self.nonlinearity(out)
+            out = nonlinearities.add_owned(out, b)
+        return nonlinearities.apply_owned(self.nonlinearity, out)

@@ -166,6 +166,52 @@ def rectify(x: np.ndarray) -> np.ndarray:
     return _const(0.5, x.dtype) * (x + np.abs(x))
 
 
+def _rectify_into(x: np.ndarray) -> np.ndarray:
+    """:func:`rectify` computed in place in ``x`` (a float array the caller owns).
+
+    The same operations in the same dtype as :func:`rectify` (``|x|``, then ``x + |x|``,
+    then ``0.5 *``), so the result is bit-identical; only the temporaries are saved.
+    """
+    scratch = np.abs(x)
+    np.add(x, scratch, out=x)
+    np.multiply(x, _const(0.5, x.dtype), out=x)
+    return x
+
+
+def apply_owned(nonlinearity: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """``nonlinearity(x)`` for an array ``x`` the caller has just allocated and will not reuse.
+
+    :func:`rectify` is then computed in place (bit-identical, no temporaries), the identity
+    returns ``x``; any other nonlinearity is simply called. Callers must never pass an array
+    that another layer may hold (a layer's input, a parameter).
+    """
+    if nonlinearity is rectify and isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.flags.writeable:
+        return _rectify_into(x)
+    return nonlinearity(x)
+
+
+def binary_owned(ufunc: np.ufunc, x: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``ufunc(x, b)`` written into ``x`` (an array the caller has just allocated, so it cannot
+    share memory with ``b``) when that gives the same dtype and shape as ``ufunc(x, b)``
+    (same dtypes, ``b`` broadcasting to ``x``); otherwise the ordinary ``ufunc(x, b)``.
+    Bit-identical either way."""
+    if (type(x) is np.ndarray and type(b) is np.ndarray and x.dtype == b.dtype and x.dtype.kind == "f"
+            and x.flags.writeable):
+        xs, bs = x.shape, b.shape
+        nb = len(bs)
+        if nb <= len(xs):
+            tail = xs[len(xs) - nb:]
+            if bs == tail or all(d == 1 or d == t for d, t in zip(bs, tail)):
+                ufunc(x, b, out=x)
+                return x
+    return ufunc(x, b)
+
+
+def add_owned(x: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``x + b``, in place in ``x`` when that is bit-identical (see :func:`binary_owned`)."""
+    return binary_owned(np.add, x, b)
+
+
 def _relu_alpha(x: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Theano's ``relu(x, alpha)`` with the coefficients already in the input dtype."""
     one, half = _const(1.0, x.dtype), _const(0.5, x.dtype)

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import init
 from .base import Layer, TwinError
+from .nonlinearities import binary_owned
 from .shapes.shape import is_int
 
 __all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "StandardizationLayer"]
@@ -228,12 +229,14 @@ class BatchNormLayer(Layer):
         inv_std = self._broadcast(self.inv_std.value, input.ndim)
         # Theano's canonicalizer flattens (x - mean) * (gamma * inv_std) into one n-ary
         # product evaluated left to right: ((x - mean) * gamma) * inv_std.
+        # ``out`` is a fresh array from here on: the products and the sum are written into it
+        # when that gives the same dtype and shape (bit-identical to the plain expressions)
         out = input - mean
         if self.gamma is not None:
-            out = out * self._broadcast(self.gamma.value, input.ndim)
-        out = out * inv_std
+            out = binary_owned(np.multiply, out, self._broadcast(self.gamma.value, input.ndim))
+        out = binary_owned(np.multiply, out, inv_std)
         if self.beta is not None:
-            out = out + self._broadcast(self.beta.value, input.ndim)
+            out = binary_owned(np.add, out, self._broadcast(self.beta.value, input.ndim))
         return out
 
 

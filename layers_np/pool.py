@@ -1,7 +1,8 @@
 """Pooling, upscaling and feature-pooling twins (Lasagne master ``lasagne/layers/pool.py``).
 
 Pooling follows Theano's ``signal.pool`` op exactly (see :func:`layers_np._im2col.pool_nd`):
-windows are reduced offset by offset from strided slices, in the C loop's order.
+windows are reduced from strided slices; sums in the C loop's order, max so that each
+window yields the same element as that order.
 """
 from __future__ import annotations
 
