@@ -8,7 +8,7 @@ JOBS   ?= 2
 
 .PHONY: venv certify test bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[theano,harness,plots]"
