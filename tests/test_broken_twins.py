@@ -64,3 +64,48 @@ def test_wrong_epsilon_is_caught(tmp_path):
         assert certify_pair(real, "float32", "ci").verdict == "certified"
     finally:
         unregister_pair("BrokenEpsilonBatchNorm")
+
+
+# Porting bugs in other families, each a twin constructed with one argument wrong, certified
+# with the real pair's strategy, options and error bound.
+def _wrong_argument(cls_name, name, change):
+    def factory(incoming, **kwargs):
+        return getattr(L, cls_name)(incoming, **change(dict(kwargs)))
+    return factory
+
+
+def _ignores_backwards(kwargs):
+    kwargs["backwards"] = not kwargs.get("backwards", False)
+    return kwargs
+
+
+BROKEN_VARIANTS = {
+    # StandardizationLayer with epsilon 100x too large (visible when the variance is small).
+    "StandardizationLayer": lambda real: _wrong_argument(
+        "StandardizationLayer", "eps", lambda kw: {**kw, "epsilon": kw.get("epsilon", 1e-4) * 100}),
+    # LRN with alpha divided by n, as Caffe-style ports do.
+    "LocalResponseNormalization2DLayer": lambda real: _wrong_argument(
+        "LocalResponseNormalization2DLayer", "alpha", lambda kw: {**kw, "alpha": kw.get("alpha", 1e-4) / kw.get("n", 5)}),
+    # PadLayer that pads one batch axis too many.
+    "PadLayer": lambda real: _wrong_argument(
+        "PadLayer", "batch", lambda kw: {**kw, "batch_ndim": max(0, kw.get("batch_ndim", 2) - 1)}),
+    # GRU twin that runs forwards whatever ``backwards`` says (and vice versa).
+    "GRULayer": lambda real: (lambda incomings, **kw: real.numpy_layer(incomings, **_ignores_backwards(dict(kw)))),
+}
+
+
+@pytest.mark.parametrize("real_name", sorted(BROKEN_VARIANTS))
+def test_broken_twins_of_other_families_are_caught(real_name, tmp_path):
+    import dataclasses
+
+    real = get_pair(real_name)
+    options = {f.name: getattr(real, f.name) for f in dataclasses.fields(real)
+               if f.name not in ("name", "theano_layer", "numpy_layer", "draws", "family")}
+    name = f"Broken{real_name}"
+    pair = register_pair(name, real.theano_layer, BROKEN_VARIANTS[real_name](real), real.draws,
+                         family="broken", replace=True, **options)
+    try:
+        stats = certify_pair(pair, "float32", "ci", report_dir=str(tmp_path))
+        assert stats.verdict == "DISCREPANCY", f"{name}: {stats.verdict} {stats.message}"
+    finally:
+        unregister_pair(name)
