@@ -239,10 +239,7 @@ class Conv3DLayer(BaseConvLayer):
                          flip_filters, n=3, num_groups=num_groups, **kwargs)
         self.convolution = convolution
 
-    def convolve(self, input, **kwargs):
-        extra = {"num_groups": self.num_groups} if self.num_groups > 1 else {}
-        return self.convolution(input, self.W.value, self.input_shape, self.get_W_shape(), subsample=self.stride,
-                                border_mode=theano_border_mode(self.pad), filter_flip=self.flip_filters, **extra)
+    convolve = Conv2DLayer.convolve  # same call, the op (conv3d) comes from ``convolution``
 
 
 class _TransposedConvNDLayer(BaseConvLayer):

@@ -5,7 +5,7 @@ from typing import Any, Callable, Optional
 
 from layers_np import conv as np_conv
 from layers_np import init
-from layers_np.shapes.conv import as_tuple, conv_input_length, conv_output_length
+from layers_np.shapes.conv import as_tuple, conv_input_length, conv_output_length, theano_border_mode
 
 from . import nonlinearities
 from .backend import T, nnet
@@ -111,9 +111,8 @@ class Conv1DLayer(BaseConvLayer):
         self.convolution = convolution
 
     def convolve(self, input, **kwargs):
-        border_mode = "half" if self.pad == "same" else self.pad
         return self.convolution(input, self.W, self.input_shape, self.get_W_shape(), subsample=self.stride,
-                                border_mode=border_mode, filter_flip=self.flip_filters)
+                                border_mode=theano_border_mode(self.pad), filter_flip=self.flip_filters)
 
 
 class Conv2DLayer(BaseConvLayer):
@@ -126,10 +125,9 @@ class Conv2DLayer(BaseConvLayer):
         self.convolution = convolution
 
     def convolve(self, input, **kwargs):
-        border_mode = "half" if self.pad == "same" else self.pad
         extra = {"num_groups": self.num_groups} if self.num_groups > 1 else {}
         return self.convolution(input, self.W, self.input_shape, self.get_W_shape(), subsample=self.stride,
-                                border_mode=border_mode, filter_flip=self.flip_filters, **extra)
+                                border_mode=theano_border_mode(self.pad), filter_flip=self.flip_filters, **extra)
 
 
 class Conv3DLayer(BaseConvLayer):
@@ -141,11 +139,7 @@ class Conv3DLayer(BaseConvLayer):
                          flip_filters, n=3, num_groups=num_groups, **kwargs)
         self.convolution = convolution
 
-    def convolve(self, input, **kwargs):
-        border_mode = "half" if self.pad == "same" else self.pad
-        extra = {"num_groups": self.num_groups} if self.num_groups > 1 else {}
-        return self.convolution(input, self.W, self.input_shape, self.get_W_shape(), subsample=self.stride,
-                                border_mode=border_mode, filter_flip=self.flip_filters, **extra)
+    convolve = Conv2DLayer.convolve  # same call, the op (conv3d) comes from ``convolution``
 
 
 class _TransposedConvNDLayer(BaseConvLayer):
@@ -177,7 +171,7 @@ class _TransposedConvNDLayer(BaseConvLayer):
             conv_input_length(i, f, s, p) for i, f, s, p in zip(input_shape[2:], self.filter_size, self.stride, crop))
 
     def convolve(self, input, **kwargs):
-        border = "half" if self.crop == "same" else self.crop
+        border = theano_border_mode(self.crop)
         op = self._op(imshp=self.output_shape, kshp=self.get_W_shape(), subsample=self.stride,
                       border_mode=border, filter_flip=not self.flip_filters)
         output_size = self.output_shape[2:]
