@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from layers_np import init
+from layers_np.shapes.special import dropout_shared_axes
 
 from .backend import T
 from .base import Layer
@@ -36,7 +37,7 @@ class DropoutLayer(Layer):
         if any(s is None for s in mask_shape):
             mask_shape = input.shape
         if self.shared_axes:
-            shared_axes = tuple(a if a >= 0 else a + input.ndim for a in self.shared_axes)
+            shared_axes = dropout_shared_axes(self.shared_axes, input.ndim)
             mask_shape = tuple(1 if a in shared_axes else s for a, s in enumerate(mask_shape))
         mask = self._srng.binomial(1, retain_prob, size=mask_shape).astype(input.dtype)
         return input * mask
