@@ -483,11 +483,12 @@ def write_reports(results: Dict[str, Any], rows: List[Dict[str, Any]], output_di
                   chart: bool = True) -> Dict[str, str]:
     import pandas as pd
 
+    from layers_np._atomic import atomic_write_text
+
     os.makedirs(output_dir, exist_ok=True)
     paths = {name: os.path.join(output_dir, name) for name in ("bench.csv", "bench.md", "bench.json", "bench.png")}
-    pd.DataFrame(rows, columns=COLUMNS).to_csv(paths["bench.csv"], index=False, float_format="%.6g")
-    with open(paths["bench.json"], "w") as f:
-        json.dump(results, f, indent=1, default=str)
+    atomic_write_text(paths["bench.csv"], pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(paths["bench.json"], json.dumps(results, indent=1, default=str))
     chart_note = write_chart(rows, paths["bench.png"]) if chart else "chart not requested (--no-chart)"
     if chart_note is not None:
         paths.pop("bench.png")
@@ -545,8 +546,7 @@ def write_reports(results: Dict[str, Any], rows: List[Dict[str, Any]], output_di
               + (", bench.png (chart)." if "bench.png" in paths else f". Chart: {chart_note}."), ""]
     if "bench.png" in paths:
         lines.insert(lines.index("## Goals"), "![start-up and per-call latency](bench.png)\n")
-    with open(paths["bench.md"], "w") as f:
-        f.write("\n".join(lines))
+    atomic_write_text(paths["bench.md"], "\n".join(lines))
     paths["chart_note"] = chart_note or ""
     return paths
 

@@ -26,6 +26,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from layers_np._atomic import atomic_write_text
+
 __all__ = ["export_main", "gate_main", "resolve_factory", "GateInputError", "PROFILE_BATCHES", "read_samples"]
 
 # profile -> (batches, batch size) of fuzzed inputs; the seed is fixed so a gate never flakes
@@ -115,26 +117,6 @@ def read_samples(path: str, net: Any) -> Any:
                          f"named {names} or arr_0..arr_{len(specs) - 1}")
 
 
-def _atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory (mode 0644 & ~umask)."""
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _junit(path: str, model: str, report: Any, error: Optional[str], seconds: float) -> None:
     suite_name = f"twins-gate.{model}"
     suites = ET.Element("testsuites")
@@ -153,13 +135,13 @@ def _junit(path: str, model: str, report: Any, error: Optional[str], seconds: fl
             ET.SubElement(case, "failure", message=f"{r.name}: {r.reason} ({r.verdict})").text = detail
     if report is not None:
         ET.SubElement(suite, "system-out").text = report.table()
-    _atomic_write(path, ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n")
+    atomic_write_text(path, ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n")
 
 
 def _verdict(path: str, payload: Dict[str, Any]) -> None:
     from layers_np.io import _jsonable
 
-    _atomic_write(path, json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
 
 
 def _parser_gate() -> argparse.ArgumentParser:

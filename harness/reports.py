@@ -3,23 +3,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Dict, List, Sequence
 
 import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from layers_np._atomic import atomic_write_text
+
 from .runner import PairStats
-
-
-def _atomic_write(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def discrepancy_frame(stats: Sequence[PairStats]) -> pd.DataFrame:
@@ -54,9 +46,9 @@ def timing_frame(stats: Sequence[PairStats]) -> pd.DataFrame:
 def write_frame(frame: pd.DataFrame, directory: str, stem: str) -> Dict[str, str]:
     """Write ``stem``.csv/.json/.md under ``directory`` atomically; returns the paths."""
     paths = {ext: os.path.join(directory, f"{stem}.{ext}") for ext in ("csv", "json", "md")}
-    _atomic_write(paths["csv"], frame.to_csv(index=False))
-    _atomic_write(paths["json"], frame.to_json(orient="records", indent=2))
-    _atomic_write(paths["md"], frame.to_markdown(index=False, floatfmt=".3g") + "\n")
+    atomic_write_text(paths["csv"], frame.to_csv(index=False))
+    atomic_write_text(paths["json"], frame.to_json(orient="records", indent=2))
+    atomic_write_text(paths["md"], frame.to_markdown(index=False, floatfmt=".3g") + "\n")
     return paths
 
 
@@ -78,7 +70,7 @@ def write_reports(stats: Sequence[PairStats], directory: str) -> Dict[str, str]:
         "compile_seconds": sum(s.compile_seconds for s in stats),
     }
     summary["worst_ratio_by_family"] = worst_ratio_by_family(stats)
-    _atomic_write(os.path.join(directory, "summary.json"), json.dumps(summary, indent=2))
+    atomic_write_text(os.path.join(directory, "summary.json"), json.dumps(summary, indent=2))
     paths["summary.json"] = os.path.join(directory, "summary.json")
     return paths
 

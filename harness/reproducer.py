@@ -8,10 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any, List, Tuple
 
 import numpy as np
+
+from layers_np._atomic import atomic_savez
 
 from .strategies import Case, Fn, Values
 
@@ -42,21 +43,6 @@ def decode(value: Any) -> Any:
     return value
 
 
-def atomic_savez(path: str, **arrays: np.ndarray) -> None:
-    """Write an .npz atomically: a temporary file in the same directory, then rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_reproducer(report_dir: str, pair: Any, built: Any) -> str:
     case: Case = built.case
     meta = {
@@ -73,7 +59,7 @@ def save_reproducer(report_dir: str, pair: Any, built: Any) -> str:
     arrays = {f"input_{i}": a for i, a in enumerate(built.inputs)}
     arrays.update({f"param_{i}": p for i, p in enumerate(built.params)})
     arrays["meta"] = np.array(text)
-    atomic_savez(path, **arrays)
+    atomic_savez(path, arrays)
     return path
 
 

@@ -37,7 +37,6 @@ import math
 import os
 import platform
 import re
-import tempfile
 import zipfile
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -45,6 +44,7 @@ import numpy as np
 
 from . import init as _init
 from . import nonlinearities as _nonlinearities
+from ._atomic import atomic_savez
 from ._record import RecordsArguments
 from .base import InputLayer, Layer, MergeLayer, Param, TwinError, _fmt_shape, _incoming, get_all_layers, get_all_params
 
@@ -410,26 +410,6 @@ def _spec_array(spec: Mapping[str, Any]) -> np.ndarray:
     return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
 
 
-def _write_atomic(path: PathLike, arrays: Mapping[str, np.ndarray]) -> None:
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save(net: Union[Layer, Sequence[Layer]], path: PathLike, certification: Optional[Mapping[str, Any]] = None, *,
          input_dtypes: Optional[Mapping[str, str]] = None, producer: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """Write the twin network ending in ``net`` to ``path`` (one .npz), atomically.
@@ -458,7 +438,7 @@ def save(net: Union[Layer, Sequence[Layer]], path: PathLike, certification: Opti
         When a layer or argument cannot be described without code.
     """
     spec, arrays = _describe(net, certification, input_dtypes, producer)
-    _write_atomic(path, {SPEC_KEY: _spec_array(spec), **arrays})
+    atomic_savez(path, {SPEC_KEY: _spec_array(spec), **arrays}, fsync=True)
     return spec
 
 
