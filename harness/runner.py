@@ -17,7 +17,7 @@ import numpy as np
 
 from .compare import Comparison, compare_arrays
 from .registry import Pair, get_pair
-from .strategies import Case, resolve
+from .strategies import Case, cases, resolve
 from .tolerance import default_tolerance
 
 
@@ -85,8 +85,10 @@ def _freeze(value: Any) -> Any:
 
 
 def structure_key(pair: Pair, case: Case) -> Tuple[Any, ...]:
-    key: Tuple[Any, ...] = (pair.name, case.dtype, _freeze(case.kwargs), tuple(case.declared_shapes if pair.shape_in_key else
-                                                                           [tuple(d is None for d in s) for s in case.declared_shapes]))
+    """Cases with equal keys share one compiled function: everything but shapes and values,
+    unless the pair's Theano graph bakes in its input shapes."""
+    free_axes = tuple(tuple(d is None for d in s) for s in case.declared_shapes)
+    key: Tuple[Any, ...] = (pair.name, case.dtype, _freeze(case.kwargs), free_axes)
     if pair.shape_in_key:
         key += (tuple(case.input_shapes),)
     return key
@@ -310,7 +312,7 @@ def certify_pair(pair: Pair, dtype: str, profile: str = "dev", report_dir: Optio
     max_examples = max(1, int(round(base.max_examples * pair.max_examples_scale)))
 
     @settings(base, max_examples=max_examples)
-    @given(case=_cases(pair, dtype))
+    @given(case=cases(pair, dtype))
     def check(case: Case) -> None:
         built = build(pair, case)
         result = evaluate(pair, built)
@@ -358,12 +360,6 @@ def _confirm_blame(pair: Pair, stats: PairStats) -> None:
         return
     if blame.verdict != "n/a":
         stats.set_blame(blame)
-
-
-def _cases(pair: Pair, dtype: str) -> Any:
-    from .strategies import cases
-
-    return cases(pair, dtype)
 
 
 def replay(path: str) -> CaseResult:
