@@ -1,6 +1,9 @@
 """``twins``: certify registered layer pairs, replay reproducers, export and gate models.
 
-Exit codes: 0 all certified, 1 a discrepancy, 2 usage or environment error.
+Exit codes: 0 all certified (or a replay that now agrees), 1 a discrepancy, 2 anything else
+(usage, a bad file, an environment error, an unexpected exception); every failure prints one
+line saying what is wrong and what to do (set TWINS_TRACEBACK=1 to see the traceback of an
+unexpected exception).
 """
 from __future__ import annotations
 
@@ -125,8 +128,19 @@ def replay_main(argv: List[str]) -> int:
     args = parser.parse_args(argv)
     if not os.path.exists(args.reproducer):
         return _fail(f"no such file: {args.reproducer}")
+    from layers_np.safe_npz import ModelFileError
+
     from .runner import replay
-    result = replay(args.reproducer)
+    try:
+        result = replay(args.reproducer)
+    except ModelFileError as exc:
+        return _fail(f"cannot replay {exc}; replay only files written by `twins certify`")
+    except KeyError as exc:
+        return _fail(f"cannot replay {args.reproducer}: {exc.args[0] if exc.args else exc}")
+    except ImportError as exc:
+        return _fail(f"cannot replay ({exc}); is the Theano side installed? run `make venv`")
+    except (Exception, SystemExit) as exc:  # a crafted case that the pair cannot even build
+        return _fail(f"cannot replay {args.reproducer}: {type(exc).__name__}: {exc}")
     print(result.case.describe())
     if result.ok:
         print(f"now agrees: max ulp {result.comparison.max_ulp:.3g}, worst diff/allowed {result.comparison.max_bound_ratio:.3g}")
@@ -166,6 +180,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         return command(argv[1:])
     except SystemExit as exc:  # argparse usage errors
         return 2 if exc.code not in (0, None) else 0
+    except KeyboardInterrupt:
+        raise
+    except OSError as exc:  # e.g. a report directory that is a file, a full disk
+        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}; check the paths given to twins {argv[0]}")
+    except Exception as exc:
+        if os.environ.get("TWINS_TRACEBACK"):
+            raise
+        return _fail(f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+                     f"(set TWINS_TRACEBACK=1 for the traceback and report it)")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,15 @@ weights, serialises its numpy twin, loads those bytes back, and certifies the *l
 model layer by layer against Theano on fuzzed batches (plus ``--inputs`` samples). Only a
 certified model is written (atomically, with the certification summary inside).
 
-Exit codes: 0 certified (file written), 1 discrepancy (nothing written), 2 bad input
-(bad factory, weights, samples, or a network that cannot be described without code).
+Exit codes: 0 certified (file written), 1 discrepancy (nothing written), 2 anything else
+(bad factory, weights, samples or arguments, a network that cannot be described without
+code, reference outputs with NaN/Inf, a file that cannot be written); each failure prints
+one line saying what is wrong and what to do.
+
+Order: the model bytes are built and verified, then the reports, the verdict and the JUnit
+file are written, and only then is the model published (atomically). A failure before the
+publication leaves any previous model file untouched; a failure of the publication itself
+rewrites the verdict as an error.
 
 Reports under ``--report-dir``: ``gate_<model>.{csv,json,md}`` (one row per layer),
 ``gate_<model>_verdict.json``; ``--junit-xml FILE`` writes one test case per layer.
@@ -63,7 +70,7 @@ def resolve_factory(spec: str) -> Tuple[Callable[[], Any], str]:
             module = importlib.import_module(module_name)
     except GateInputError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a module calling sys.exit() on import is not a certified model
         raise GateInputError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
     factory = getattr(module, attr, None)
     if not callable(factory):
@@ -79,7 +86,7 @@ def _build_network(factory_spec: str, weights: Optional[str]) -> Tuple[Any, str]
     factory, name = resolve_factory(factory_spec)
     try:
         net = factory()
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise GateInputError(f"the factory {factory_spec} raised {type(exc).__name__}: {exc}") from None
     if not isinstance(net, LT.Layer):
         raise GateInputError(f"the factory {factory_spec} must return the output layer of a layers_theano network, "
@@ -93,28 +100,67 @@ def _build_network(factory_spec: str, weights: Optional[str]) -> Tuple[Any, str]
 
 
 def read_samples(path: str, net: Any) -> Any:
-    """Sample inputs from an .npz: one array, arrays named like the InputLayers, or arr_0.. in input order."""
-    from layers_np.io import ModelFileError, _read_npz
+    """Sample inputs from an .npz: one array, arrays named like the InputLayers, or arr_0.. in input order.
+
+    Read through the bounded reader (:mod:`layers_np.safe_npz`); numeric arrays only, at least one sample.
+    """
+    from layers_np.safe_npz import ModelFileError, NpzReader
 
     from .network import input_specs
 
+    specs = input_specs(net)
+    names = [s[0].name for s in specs]
+    positional = [f"arr_{i}" for i in range(len(specs))]
     try:
-        arrays = _read_npz(path, path)
+        with NpzReader(path) as reader:
+            present = reader.names
+            if not present:
+                raise GateInputError(f"inputs: {path} holds no arrays")
+            if len(present) == 1 and len(specs) == 1:
+                keys = present
+            elif set(present) == set(names) and len(present) == len(names):
+                keys = names
+            elif set(present) == set(positional):
+                keys = positional
+            else:
+                raise GateInputError(f"inputs: {path} holds arrays {sorted(present)[:10]}; expected one array per "
+                                     f"InputLayer, named {names} or arr_0..arr_{len(specs) - 1}")
+            arrays = [reader.read(k) for k in keys]
     except ModelFileError as exc:
         raise GateInputError(f"inputs: {exc}") from None
-    specs = input_specs(net)
-    if not arrays:
-        raise GateInputError(f"inputs: {path} holds no arrays")
-    if len(arrays) == 1 and len(specs) == 1:
-        return next(iter(arrays.values()))
-    names = [s[0].name for s in specs]
-    if set(arrays) == set(names):
-        return dict(arrays)
-    positional = [f"arr_{i}" for i in range(len(specs))]
-    if set(arrays) == set(positional):
-        return {s[0]: arrays[k] for s, k in zip(specs, positional)}
-    raise GateInputError(f"inputs: {path} holds arrays {sorted(arrays)}; expected one array per InputLayer, "
-                         f"named {names} or arr_0..arr_{len(specs) - 1}")
+    for k, a in zip(keys, arrays):
+        if a.ndim == 0 or a.shape[0] == 0:
+            raise GateInputError(f"inputs: array {k!r} in {path} holds no samples (shape {a.shape}); give at least one")
+    if keys is present and len(keys) == 1:
+        return arrays[0]
+    if keys == names:
+        return dict(zip(names, arrays))
+    return {s[0]: a for s, a in zip(specs, arrays)}
+
+
+def _nonfinite_outputs(loaded: Any, net: Any, samples: Any, n_batches: int, batch_size: int, seed: int) -> str:
+    """Where the certified model's outputs on the certification inputs are NaN or Inf ("" if nowhere).
+
+    The model was certified, so its outputs have NaN/Inf exactly where Theano's (the reference)
+    have them: checking the twin's is checking the reference's, without another compilation.
+    """
+    import layers_np
+
+    from .network import _as_batches, fuzz_inputs
+
+    outputs = list(loaded) if isinstance(loaded, (list, tuple)) else [loaded]
+    inputs = [l for l in layers_np.get_all_layers(outputs) if isinstance(l, layers_np.InputLayer)]
+    batches = list(_as_batches(net, samples)) if samples is not None else []
+    rng = np.random.default_rng(seed)
+    batches += [fuzz_inputs(net, rng, batch_size) for _ in range(n_batches)]
+    for b, batch in enumerate(batches):
+        for o, out in enumerate(layers_np.get_output(outputs, dict(zip(inputs, batch)))):
+            out = np.asarray(out)
+            if out.dtype.kind in "fc" and not np.isfinite(out).all():
+                what = "samples" if samples is not None and b == 0 else "fuzzed batch"
+                return (f"output {o} on {what} {b} has {int(np.isnan(out).sum())} NaN and "
+                        f"{int(np.isinf(out).sum())} Inf of {out.size} values")
+    return ""
 
 
 def _junit(path: str, model: str, report: Any, error: Optional[str], seconds: float) -> None:
@@ -157,6 +203,8 @@ def _parser_gate() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the fuzzed batches (default 0)")
     p.add_argument("--batch-size", type=int, default=None, help="samples per fuzzed batch (default: by profile)")
     p.add_argument("--batches", type=int, default=None, help="number of fuzzed batches (default: by profile)")
+    p.add_argument("--allow-nonfinite", action="store_true",
+                   help="certify even when the reference outputs contain NaN or Inf (refused by default)")
     return p
 
 
@@ -168,7 +216,7 @@ def _parse(parser: argparse.ArgumentParser, argv: List[str]) -> Any:
 
 
 def gate_main(argv: List[str]) -> int:
-    """``twins gate``: returns 0 certified (written), 1 discrepancy (nothing written), 2 bad input."""
+    """``twins gate``: returns 0 certified (written), 1 discrepancy (nothing written), 2 anything else."""
     args = _parse(_parser_gate(), argv)
     if isinstance(args, int):
         return args
@@ -178,37 +226,40 @@ def gate_main(argv: List[str]) -> int:
     base = {"model": args.factory, "output": None, "weights": args.weights, "inputs": args.inputs,
             "profile": args.profile}
 
-    def error(message: str) -> int:
+    def error(message: str, report: Any = None) -> int:
+        """Exit 2 with one line; the verdict and JUnit say ERROR when they can be written."""
         seconds = time.perf_counter() - start
+        note = ""
         try:
             _verdict(verdict_path, {**base, "verdict": "ERROR", "exit_code": 2, "message": message})
             if args.junit_xml:
-                _junit(args.junit_xml, model, None, message, seconds)
+                _junit(args.junit_xml, model, report, message, seconds)
         except OSError as exc:
-            print(f"twins gate: cannot write the verdict: {exc}", file=sys.stderr)
-        return _print_error("twins gate", message)
+            note = f" (the verdict/JUnit file could not be written either: {exc.strerror or exc})"
+        return _print_error("twins gate", message + note)
 
     from .profiles import PROFILES
 
-    if args.profile not in PROFILES:
-        return error(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}")
+    if args.profile not in PROFILES or args.profile not in PROFILE_BATCHES:
+        return error(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILE_BATCHES)}")
     n_batches, batch_size = PROFILE_BATCHES[args.profile]
     n_batches = n_batches if args.batches is None else args.batches
     batch_size = batch_size if args.batch_size is None else args.batch_size
     if n_batches < 1 or batch_size < 1:
-        return error("--batches and --batch-size must be at least 1")
-    out_dir = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(out_dir):
-        return error(f"the output directory {out_dir} does not exist")
+        return error("--batches and --batch-size must be at least 1 (a gate needs samples to certify)")
+    problem = _output_problem(args.output)
+    if problem:
+        return error(problem)
 
     try:
         import layers_np
         from layers_np import io as np_io
+        from layers_np._atomic import atomic_write
         from layers_theano.export import input_dtypes, to_twin
 
         from .network import NetworkError, certify_network, network_dtype
     except ImportError as exc:
-        return error(f"cannot import the Theano side ({exc}); the gate needs the Theano environment")
+        return error(f"cannot import the Theano side ({exc}); the gate needs the Theano environment: run `make venv`")
 
     try:
         net, _ = _build_network(args.factory, args.weights)
@@ -220,35 +271,69 @@ def gate_main(argv: List[str]) -> int:
         loaded = np_io.loads(np_io.dumps(twin, input_dtypes=dtypes))
         report = certify_network(net, samples, twin=loaded, fuzz=True, n_batches=n_batches, batch_size=batch_size,
                                  seed=args.seed)
+        data = None
+        if report.ok:
+            nonfinite = _nonfinite_outputs(loaded, net, samples, n_batches, batch_size, args.seed)
+            if nonfinite and not args.allow_nonfinite:
+                return error(f"the reference outputs contain NaN or Inf ({nonfinite}); a model that outputs "
+                             f"NaN/Inf is not certified: check the weights and samples, or pass --allow-nonfinite",
+                             report)
+            data = np_io.dumps(loaded, certification=report.summary(), input_dtypes=dtypes, producer=_producer())
+            spec = np_io.read_spec(data)  # the bytes to publish verify
     except (GateInputError, NetworkError, np_io.ModelExportError, np_io.ModelFileError) as exc:
         return error(str(exc))
+    except (Exception, SystemExit) as exc:  # a factory's network failing in an unforeseen way
+        return error(f"{type(exc).__name__}: {exc}")
 
     seconds = time.perf_counter() - start
     from .reports import write_frame
 
-    paths = write_frame(report.to_frame(), args.report_dir, f"gate_{model}")
-    print(report.table())
-    print()
-    print(report.message())
     payload = {**base, "dtype": dtype, "verdict": "certified" if report.ok else "DISCREPANCY",
                "exit_code": 0 if report.ok else 1, "message": report.message(), "summary": report.summary(),
-               "reports": paths, "seconds": seconds}
-    if report.ok:
-        spec = np_io.save(loaded, args.output, certification=report.summary(), input_dtypes=dtypes,
-                          producer=_producer())
-        np_io.read_spec(args.output)  # the written file verifies
+               "seconds": seconds}
+    if data is not None:
         payload["output"] = os.path.abspath(args.output)
         payload["arrays"] = len(spec["arrays"])
         payload["parameters"] = int(layers_np.count_params(loaded))
+    # every report first, the model last: a report that cannot be written publishes nothing
+    try:
+        paths = write_frame(report.to_frame(), args.report_dir, f"gate_{model}")
+        payload["reports"] = paths
+        _verdict(verdict_path, payload)
+        if args.junit_xml:
+            _junit(args.junit_xml, model, report, None, seconds)
+    except OSError as exc:
+        return error(f"cannot write the reports ({exc.strerror or exc}: {exc.filename or ''}); nothing was "
+                     f"published: fix --report-dir/--verdict-json/--junit-xml", report)
+    print(report.table())
+    print()
+    print(report.message())
+    if data is not None:
+        try:
+            atomic_write(args.output, lambda f: f.write(data), fsync=True)
+        except OSError as exc:
+            return error(f"cannot write {args.output} ({exc.strerror or exc}); nothing was published and any "
+                         f"previous file is untouched", report)
         print(f"certified: wrote {args.output} ({len(spec['layers'])} layers, {payload['parameters']} parameters, "
               f"{dtype})")
     else:
         print(f"not certified: {args.output} was not written")
-    _verdict(verdict_path, payload)
-    if args.junit_xml:
-        _junit(args.junit_xml, model, report, None, seconds)
     print(f"reports: {paths['md']}, {verdict_path}" + (f", {args.junit_xml}" if args.junit_xml else ""))
     return 0 if report.ok else 1
+
+
+def _output_problem(output: str) -> str:
+    """Why the model cannot be written to ``output`` ("" if it can, as far as can be told before)."""
+    out_dir = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(out_dir):
+        return f"the output directory {out_dir} does not exist; create it first"
+    if os.path.lexists(output) and not os.path.isfile(output):
+        return f"the output {output} exists and is not a regular file; choose another -o"
+    if len(os.path.basename(output).encode()) > 200:  # the temporary file adds a prefix and a suffix
+        return f"the output file name is too long ({len(os.path.basename(output))} characters)"
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        return f"the output directory {out_dir} is not writable"
+    return ""
 
 
 def _producer() -> Dict[str, Any]:
@@ -271,14 +356,18 @@ def export_main(argv: List[str]) -> int:
         from layers_theano.export import export
     except ImportError as exc:
         return _print_error("twins export", f"cannot import the Theano side ({exc})")
-    out_dir = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(out_dir):
-        return _print_error("twins export", f"the output directory {out_dir} does not exist")
+    problem = _output_problem(args.output)
+    if problem:
+        return _print_error("twins export", problem)
     try:
         net, _ = _build_network(args.factory, args.weights)
         spec = export(net, args.output)
     except (GateInputError, np_io.ModelExportError, np_io.ModelFileError) as exc:
         return _print_error("twins export", str(exc))
+    except OSError as exc:
+        return _print_error("twins export", f"cannot write {args.output} ({exc.strerror or exc})")
+    except (Exception, SystemExit) as exc:
+        return _print_error("twins export", f"{type(exc).__name__}: {exc}")
     print(f"wrote {args.output}: {len(spec['layers'])} layers, {len(spec['arrays'])} arrays, {spec['dtype']} "
           f"(not certified: use `twins gate` to certify before publishing)")
     return 0

@@ -1,20 +1,34 @@
 """Reproducers: the inputs, weights and hyperparameters of a failing case in one .npz.
 
 The file holds only numeric arrays and a JSON string (no pickles), and replays with
-``twins replay FILE``.
+``twins replay FILE``. Reading goes through the bounded reader of
+:mod:`layers_np.safe_npz`; the metadata is validated against a schema and function names
+resolve only to registered functions or ``layers_np.nonlinearities``, so a crafted file
+fails with one :class:`ReproducerError` line.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-from typing import Any, List, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
 from layers_np._atomic import atomic_savez
+from layers_np.safe_npz import Limits, ModelFileError, NpzReader, current_limits, loads_json
 
 from .strategies import Case, Fn, Values
+
+__all__ = ["save_reproducer", "load_reproducer", "ReproducerError", "encode", "decode"]
+
+_MAX_INPUTS = 64  # no layer pair takes more inputs or parameters than this
+_MAX_DIM = 2 ** 31 - 1
+
+
+class ReproducerError(ModelFileError):
+    """A reproducer file that cannot be replayed; ``reason`` is one line."""
 
 
 def encode(value: Any) -> Any:
@@ -31,15 +45,31 @@ def encode(value: Any) -> Any:
     return value
 
 
-def decode(value: Any) -> Any:
+def _allowed_function(name: Any) -> bool:
+    from layers_np import nonlinearities
+
+    from .strategies import _FUNCTIONS
+
+    return isinstance(name, str) and (name in _FUNCTIONS or name in nonlinearities.__all__)
+
+
+def decode(value: Any, label: str = "<reproducer>") -> Any:
+    """Inverse of :func:`encode`; function names outside the allow-list raise ReproducerError."""
     if isinstance(value, dict):
         if "__fn__" in value:
-            return Fn(value["__fn__"], **{k: decode(v) for k, v in value["args"].items()})
+            if set(value) - {"__fn__", "args"} or not isinstance(value.get("args", {}), dict):
+                raise ReproducerError(label, f"malformed function entry {str(value)[:80]}")
+            if not _allowed_function(value["__fn__"]):
+                raise ReproducerError(label, f"function {str(value['__fn__'])[:80]!r} is neither registered "
+                                             f"(harness.strategies.register_function) nor in layers_np.nonlinearities")
+            return Fn(value["__fn__"], **{k: decode(v, label) for k, v in value.get("args", {}).items()})
         if "__tuple__" in value:
-            return tuple(decode(v) for v in value["__tuple__"])
-        return {k: decode(v) for k, v in value.items()}
+            if set(value) != {"__tuple__"} or not isinstance(value["__tuple__"], list):
+                raise ReproducerError(label, f"malformed tuple entry {str(value)[:80]}")
+            return tuple(decode(v, label) for v in value["__tuple__"])
+        return {k: decode(v, label) for k, v in value.items()}
     if isinstance(value, list):
-        return [decode(v) for v in value]
+        return [decode(v, label) for v in value]
     return value
 
 
@@ -63,14 +93,80 @@ def save_reproducer(report_dir: str, pair: Any, built: Any) -> str:
     return path
 
 
-def load_reproducer(path: str) -> Tuple[Case, List[np.ndarray], List[np.ndarray]]:
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        inputs = [data[f"input_{i}"] for i in range(len(meta["input_shapes"]))]
-        params = [data[f"param_{i}"] for i in range(len(meta["param_names"]))]
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_meta(meta: Any, label: str) -> None:
+    def bad(what: str) -> ReproducerError:
+        return ReproducerError(label, f"bad metadata: {what}")
+
+    if not isinstance(meta, dict):
+        raise bad("not a JSON object")
+    if not isinstance(meta.get("pair"), str) or not meta["pair"]:
+        raise bad("'pair' must name a registered layer pair")
+    if meta.get("dtype") not in ("float32", "float64"):
+        raise bad(f"'dtype' must be float32 or float64, got {str(meta.get('dtype'))[:40]!r}")
+    if not isinstance(meta.get("kwargs"), dict):
+        raise bad("'kwargs' must be an object")
+    for field in ("input_shapes", "declared_shapes"):
+        shapes = meta.get(field)
+        if not isinstance(shapes, list) or len(shapes) > _MAX_INPUTS or not all(
+                isinstance(s, list) and len(s) <= 32 and all(
+                    (d is None and field == "declared_shapes") or (_is_int(d) and 0 <= d <= _MAX_DIM) for d in s)
+                for s in shapes):
+            raise bad(f"{field!r} must be a list of shapes")
+    if len(meta["declared_shapes"]) != len(meta["input_shapes"]):
+        raise bad("'declared_shapes' and 'input_shapes' differ in length")
+    values = meta.get("values")
+    if (not isinstance(values, dict) or not isinstance(values.get("dist"), str) or not _is_number(values.get("scale"))
+            or not _is_int(values.get("seed")) or not _is_number(values.get("param_scale", 1.0))):
+        raise bad("'values' needs dist (string), scale (finite number), seed (integer), param_scale (number)")
+    names = meta.get("param_names")
+    if not isinstance(names, list) or len(names) > _MAX_INPUTS or not all(isinstance(n, str) for n in names):
+        raise bad("'param_names' must be a list of strings")
+
+
+def load_reproducer(path: str, limits: Optional[Limits] = None) -> Tuple[Case, List[np.ndarray], List[np.ndarray]]:
+    """The case, inputs and parameters of a reproducer file.
+
+    Raises
+    ------
+    ModelFileError
+        :class:`ReproducerError` or a reader error, with a one-line reason.
+    """
+    limits = current_limits(limits)
+    with NpzReader(path, None, limits) as reader:
+        label = reader.label
+        if "meta" not in reader.names:
+            raise ReproducerError(label, "no 'meta' entry: not a twins reproducer (written by `twins certify`)")
+        if reader.declared_bytes("meta") > 4 * limits.max_spec_bytes + 256:  # UTF-32 in a .npy
+            raise ReproducerError(label, "the metadata is over Limits.max_spec_bytes")
+        raw = reader.read("meta", kinds="U")
+        if raw.ndim != 0:
+            raise ReproducerError(label, "'meta' must be a 0-d string array")
+        meta = loads_json(str(raw[()]).encode("utf-8"), label, "reproducer metadata", limits, error=ReproducerError)
+        _check_meta(meta, label)
+        n_in, n_par = len(meta["input_shapes"]), len(meta["param_names"])
+        expected = {"meta"} | {f"input_{i}" for i in range(n_in)} | {f"param_{i}" for i in range(n_par)}
+        if set(reader.names) != expected:
+            odd = sorted(set(reader.names) ^ expected)
+            raise ReproducerError(label, f"the arrays do not match the metadata ({', '.join(o[:40] for o in odd[:5])} "
+                                         f"missing or unexpected)")
+        inputs = []
+        for i, shape in enumerate(meta["input_shapes"]):
+            arr = reader.read(f"input_{i}")
+            if list(arr.shape) != shape:
+                raise ReproducerError(label, f"input_{i} has shape {arr.shape}, the metadata says {tuple(shape)}")
+            inputs.append(arr)
+        params = [reader.read(f"param_{i}") for i in range(n_par)]
     v = meta["values"]
-    case = Case(pair=meta["pair"], dtype=meta["dtype"], kwargs=decode(meta["kwargs"]),
+    case = Case(pair=meta["pair"], dtype=meta["dtype"], kwargs=decode(meta["kwargs"], label),
                 input_shapes=[tuple(s) for s in meta["input_shapes"]],
                 declared_shapes=[tuple(s) for s in meta["declared_shapes"]],
-                values=Values(v["dist"], v["scale"], v["seed"], v["param_scale"]))
+                values=Values(v["dist"], float(v["scale"]), int(v["seed"]), float(v.get("param_scale", 1.0))))
     return case, inputs, params

@@ -4,7 +4,7 @@
 >>> L.save(net, "model.npz")
 >>> y = L.load("model.npz")(X)          # numpy only: no Theano, no pickle, no eval
 
-File format (version 1)
+File format (version 2)
 -----------------------
 An uncompressed ``.npz`` (zip of ``.npy`` files) holding
 
@@ -14,7 +14,8 @@ An uncompressed ``.npz`` (zip of ``.npy`` files) holding
   ``dtype``, ``inputs`` (name, shape with ``null`` for free axes, dtype), ``outputs``,
   ``layers`` (in topological order: wiring name, class, constructor arguments, incoming
   layer names, output shape, parameters with their names, shapes, dtypes and array keys),
-  ``arrays`` (shape, dtype and sha256 of every array's C-order bytes), ``producer``
+  ``arrays`` (shape, dtype and a sha256 over the dtype string with its byte order, the shape
+  and the C-order little-endian bytes of every array), ``producer``
   (versions) and ``certification`` (the summary of the certification that admitted it).
 
 Constructor arguments are the ones a layer was built with (``layer._init_args``); layers
@@ -24,20 +25,23 @@ stored arrays replace them). Anything else, e.g. an ``ExpressionLayer`` or a Pyt
 function, cannot be described without code and is refused by :func:`save`.
 
 Files are written atomically (a temporary file in the same directory, then ``os.replace``).
-Every way a file can be bad raises a subclass of :class:`ModelFileError` with a one-line reason.
+
+Loading treats the file as hostile (see :mod:`layers_np.safe_npz` for the bounded reader and
+its :class:`Limits`): the spec is read and validated against a schema before any array;
+only the arrays it lists are read, each checked against its recorded dtype and shape before
+it is allocated and against its checksum after; every hyperparameter is type-checked;
+function references resolve only through one allow-list per slot (:data:`ALLOWED_FUNCTIONS`,
+:data:`ALLOWED_OBJECTS`, :data:`ALLOWED_INITIALIZERS`); initialiser placeholders are never
+allocated at a shape that no stored array has. Every way a file can be bad raises a subclass
+of :class:`ModelFileError` with a one-line reason.
 """
 from __future__ import annotations
 
-import datetime
-import hashlib
-import inspect
 import io as _io
 import json
 import math
 import os
-import platform
 import re
-import zipfile
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -47,53 +51,35 @@ from . import nonlinearities as _nonlinearities
 from ._atomic import atomic_savez
 from ._record import RecordsArguments
 from .base import InputLayer, Layer, MergeLayer, Param, TwinError, _fmt_shape, _incoming, get_all_layers, get_all_params
+from .safe_npz import (DEFAULT_LIMITS, BadMemberError, ChecksumMismatchError, LimitExceededError, Limits,
+                       ModelFileError, NotAModelFileError, NpzReader, ObjectArrayError, TruncatedFileError,
+                       UnsafeFileError, UnsupportedArrayError, current_limits, loads_json, set_default_limits)
 
 __all__ = ["save", "load", "read_spec", "dumps", "loads", "load_lasagne_weights", "read_lasagne_weights",
-           "ModelInputLayer", "FORMAT_NAME", "FORMAT_VERSION",
+           "ModelInputLayer", "FORMAT_NAME", "FORMAT_VERSION", "Limits", "DEFAULT_LIMITS", "set_default_limits",
            "ModelFileError", "TruncatedFileError", "NotAModelFileError", "ChecksumMismatchError", "ObjectArrayError",
            "UnknownLayerError", "UnknownFunctionError", "MissingArraysError", "ExtraArraysError", "NewerFormatError",
-           "SpecError", "WeightsMismatchError", "ModelExportError"]
+           "SpecError", "WeightsMismatchError", "ModelExportError", "UnsafeFileError", "LimitExceededError",
+           "BadMemberError", "UnsupportedArrayError", "ALLOWED_FUNCTIONS", "ALLOWED_OBJECTS", "ALLOWED_INITIALIZERS"]
 
 FORMAT_NAME = "theano-twins-model"
-FORMAT_VERSION = 1
+# 2: array checksums cover the dtype string (with byte order) and the shape, not only the bytes.
+# Version 1 files still load: the reader refuses big-endian and Fortran-ordered arrays and
+# compares every array's dtype and shape with the spec, which closes what v1 checksums missed.
+FORMAT_VERSION = 2
 SPEC_KEY = "__spec__"
 PathLike = Union[str, "os.PathLike[str]"]
 
 
 # ---------------------------------------------------------------------------
-# errors
+# errors (the reader's own errors come from layers_np.safe_npz)
 # ---------------------------------------------------------------------------
-class ModelFileError(ValueError):
-    """A model or weights file that cannot be loaded; ``reason`` is one line."""
-
-    def __init__(self, path: Any, reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
-
-
-class TruncatedFileError(ModelFileError):
-    """The file ends early: the zip archive or one of its arrays is cut off."""
-
-
-class NotAModelFileError(ModelFileError):
-    """The file is not an .npz archive, or an .npz without a model spec."""
-
-
-class ChecksumMismatchError(ModelFileError):
-    """An array's bytes, shape or dtype differ from what the spec recorded (or a zip CRC fails)."""
-
-
-class ObjectArrayError(ModelFileError):
-    """The file holds an object (pickled) array; loading never unpickles."""
-
-
 class UnknownLayerError(ModelFileError):
     """The spec names a layer class that layers_np does not have."""
 
 
 class UnknownFunctionError(ModelFileError):
-    """The spec names a nonlinearity, initialiser or other object that layers_np does not have."""
+    """The spec names a nonlinearity, initialiser or other object outside the allow-list of its slot."""
 
 
 class MissingArraysError(ModelFileError):
@@ -113,7 +99,7 @@ class SpecError(ModelFileError):
 
 
 class WeightsMismatchError(ModelFileError):
-    """Weights do not fit the network (count or shapes)."""
+    """Weights do not fit the network (count, shapes or dtype)."""
 
 
 class ModelExportError(ValueError):
@@ -155,8 +141,61 @@ class ModelInputLayer(InputLayer):
 # ---------------------------------------------------------------------------
 # encoding constructor arguments
 # ---------------------------------------------------------------------------
-_NUMPY_FUNCTIONS = ("mean", "max", "min", "sum", "prod", "amax", "amin", "std", "var", "median")
+# One allow-list per slot, naming exactly what a Lasagne model can hold there. A spec's
+# "$fn"/"$object" resolves only through the list of the argument (slot) it appears in.
+_NONLINEARITY_FUNCTIONS = ("sigmoid", "softmax", "tanh", "rectify", "elu", "softplus", "linear", "identity",
+                           "hard_sigmoid", "ultra_fast_sigmoid")
+ALLOWED_FUNCTIONS: Dict[str, Tuple[str, ...]] = {
+    # lasagne.nonlinearities functions (and Theano's hard/ultra-fast sigmoid)
+    "nonlinearity": tuple(f"nonlinearities.{n}" for n in _NONLINEARITY_FUNCTIONS),
+    # GlobalPoolLayer / FeaturePoolLayer: Theano reductions taking ``axis``
+    "pool_function": ("layers_np.pool.mean", "numpy.mean", "numpy.max", "numpy.min", "numpy.sum", "numpy.prod",
+                      "numpy.amax", "numpy.amin"),
+    # ElemwiseMergeLayer: Theano's elementwise binary ops
+    "merge_function": ("numpy.add", "numpy.subtract", "numpy.multiply", "numpy.maximum", "numpy.minimum"),
+    # Conv*Layer(convolution=...): the twin of the layer's own Theano convolution
+    "convolution": ("layers_np.conv.conv2d", "layers_np.conv.conv3d", "layers_np.conv.conv1d_mc0"),
+}
+# the convolution each convolution layer class may hold
+_CONVOLUTION_OF = {"Conv1DLayer": "layers_np.conv.conv1d_mc0", "Conv2DLayer": "layers_np.conv.conv2d",
+                   "Conv3DLayer": "layers_np.conv.conv3d"}
+_GATE_SLOTS = ("ingate", "forgetgate", "cell", "outgate", "resetgate", "updategate", "hidden_update")
+ALLOWED_OBJECTS: Dict[str, Tuple[str, ...]] = {
+    "nonlinearity": ("nonlinearities.LeakyRectify", "nonlinearities.ScaledTanH", "nonlinearities.ScaledTanh",
+                     "nonlinearities.SELU"),
+    **{slot: ("layers_np.Gate",) for slot in _GATE_SLOTS},
+}
+# lasagne.init classes; "$init" is a placeholder (the stored array replaces it), never called
+ALLOWED_INITIALIZERS = ("Initializer", "Constant", "Normal", "Uniform", "Glorot", "GlorotNormal", "GlorotUniform",
+                        "He", "HeNormal", "HeUniform", "Orthogonal", "Sparse")
 _OBJECT_MODULES = {"layers_np": None, "nonlinearities": _nonlinearities, "init": _init}
+# hyperparameters that are sizes: positive integers (or tuples of them)
+_SIZE_ARGS = ("num_units", "num_filters", "num_groups", "filter_size", "pool_size", "stride", "scale_factor",
+              "input_size", "output_size", "n", "dilation")
+_MAX_INT_ARG = 2 ** 31 - 1  # no hyperparameter of a Lasagne layer needs more
+_MAX_ELEMENTS = 2 ** 40     # no declared shape may have more elements
+
+
+def _resolve_function(ref: str) -> Any:
+    """The function an allow-listed reference names (every entry resolves; checked by the tests)."""
+    module, _, name = ref.partition(".")
+    if module == "numpy":
+        return getattr(np, name)
+    if module == "nonlinearities":
+        return getattr(_nonlinearities, name)
+    sub, _, fname = name.partition(".")
+    import importlib
+
+    return getattr(importlib.import_module(f"layers_np.{sub}"), fname)
+
+
+def _function_reference(value: Any) -> Optional[str]:
+    """The allow-listed reference of ``value``, if it is one of the allowed functions."""
+    for refs in ALLOWED_FUNCTIONS.values():
+        for ref in refs:
+            if _resolve_function(ref) is value:
+                return ref
+    return None
 
 
 def _layers_module() -> Any:
@@ -206,7 +245,7 @@ class _Encoder:
                 # initial value of a parameter: the stored parameter array replaces it
                 return {"$zeros": {"shape": list(arr.shape), "dtype": arr.dtype.name}}
             key = f"{self.layer_name}/arg/{re.sub(r'[^A-Za-z0-9_.-]', '_', where)}"
-            self.arrays[key] = np.ascontiguousarray(arr)
+            self.arrays[key] = _little_endian(arr)
             return {"$array": key}
         if isinstance(value, _init.Initializer):
             # parameter initialiser: a placeholder (the stored parameter array replaces it)
@@ -232,34 +271,30 @@ class _Encoder:
                     return {"$object": f"{key}.{cls.__name__}", "args": args}
             raise self.fail(where, f"is an object of class {cls.__module__}.{cls.__name__}, not a layers_np class")
         if callable(value):
-            name = getattr(value, "__name__", None)
-            if name and getattr(_nonlinearities, name, None) is value and not isinstance(value, type):
-                return {"$fn": f"nonlinearities.{name}"}
-            for fname in _NUMPY_FUNCTIONS:
-                if getattr(np, fname, None) is value:
-                    return {"$fn": f"numpy.{fname}"}
-            module = getattr(value, "__module__", "") or ""
-            parts = module.split(".")
-            if (len(parts) == 2 and parts[0] == "layers_np" and name and _layers_np_function(parts[1], name) is value):
-                return {"$fn": f"{module}.{name}"}  # e.g. layers_np.conv.conv2d
+            ref = _function_reference(value)
+            if ref is not None:
+                return {"$fn": ref}
             raise self.fail(where, f"is the Python function {getattr(value, '__qualname__', value)!r}: use a "
                             f"function of layers_np.nonlinearities")
         raise self.fail(where, f"has type {type(value).__name__}")
 
 
-def _layers_np_function(submodule: str, name: str) -> Any:
-    """The function ``layers_np.<submodule>.<name>`` if it is one defined there, else None."""
-    import types
+def _digest(arr: np.ndarray, version: int = FORMAT_VERSION) -> str:
+    """sha256 of an array: version 1 over its bytes, version 2 over dtype string, shape and bytes."""
+    import hashlib
 
-    module = getattr(_layers_module(), submodule, None) if submodule.isidentifier() else None
-    fn = getattr(module, name, None) if isinstance(module, types.ModuleType) and not name.startswith("_") else None
-    if isinstance(fn, types.FunctionType) and fn.__module__ == f"layers_np.{submodule}":
-        return fn
-    return None
+    arr = np.ascontiguousarray(arr)
+    h = hashlib.sha256()
+    if version >= 2:
+        h.update(f"{arr.dtype.str}|{','.join(str(int(d)) for d in arr.shape)}|".encode("ascii"))
+    h.update(memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else b"")
+    return h.hexdigest()
 
 
-def _sha256(arr: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
+def _little_endian(arr: np.ndarray) -> np.ndarray:
+    """C-ordered and little-endian, the only layout the reader accepts."""
+    arr = np.asarray(arr)
+    return np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<") if arr.dtype.itemsize > 1 else arr.dtype)
 
 
 def _key_part(text: str) -> str:
@@ -297,6 +332,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _producer(extra: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    import datetime
+    import platform
+
     import layers_np
 
     producer = {"layers_np": getattr(layers_np, "__version__", "unknown"), "numpy": np.__version__,
@@ -325,6 +363,10 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
         raise ModelExportError(f"save: parameters mix dtypes {float_dtypes}; cast them with "
                                f"layers_np.cast_param_values(net, dtype) first")
     dtype = float_dtypes[0] if float_dtypes else "float64"
+    odd = [p for p in params_all if p.value.dtype.name != dtype]
+    if odd:
+        raise ModelExportError(f"save: parameter {odd[0].name!r} has dtype {odd[0].value.dtype}, the network's is "
+                               f"{dtype}; parameters must all have the network's float dtype")
     encoder = _Encoder(names)
     spec_layers: List[Dict[str, Any]] = []
     inputs: List[Dict[str, Any]] = []
@@ -365,7 +407,7 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
                 raise ModelExportError(f"{_label(layer, name)}: parameter {p.name!r} is shared with another layer; "
                                        f"shared parameters are not supported by the file format")
             seen_params.add(id(p))
-            encoder.arrays[key] = np.ascontiguousarray(p.value)
+            encoder.arrays[key] = _little_endian(p.value)
             params.append({"name": p.name, "key": key, "shape": list(p.shape), "dtype": p.value.dtype.name,
                            "tags": sorted(layer.params[p])})
         spec_layers.append({"name": name, "class": class_name, "args": args,
@@ -378,7 +420,7 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "dtype": dtype,
         "inputs": inputs, "outputs": [names[id(o)] for o in outputs], "multiple_outputs": isinstance(net, (list, tuple)),
         "layers": spec_layers,
-        "arrays": {k: {"shape": list(a.shape), "dtype": a.dtype.name, "sha256": _sha256(a)}
+        "arrays": {k: {"shape": list(a.shape), "dtype": a.dtype.name, "sha256": _digest(a)}
                    for k, a in encoder.arrays.items()},
         "producer": _producer(producer),
         "certification": None if certification is None else _jsonable(dict(certification)),
@@ -389,6 +431,8 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
 def _encode_args(encoder: _Encoder, cls: type, init_args: Mapping[str, Any]) -> Dict[str, Any]:
     """Encode a layer's recorded arguments; an argument left at its default object (e.g. a
     ``convolution`` function) that cannot be described otherwise is recorded as ``$default``."""
+    import inspect
+
     try:
         defaults = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()}
     except (TypeError, ValueError):
@@ -451,66 +495,46 @@ def dumps(net: Union[Layer, Sequence[Layer]], certification: Optional[Mapping[st
 
 
 # ---------------------------------------------------------------------------
-# reading
+# reading: the schema
 # ---------------------------------------------------------------------------
-def _read_npz(source: Any, label: str) -> Dict[str, np.ndarray]:
-    """Every array of an .npz, read without pickle; bad archives raise ModelFileError subclasses."""
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    else:
-        try:
-            with open(source, "rb") as f:
-                data = f.read()
-        except OSError as exc:
-            raise ModelFileError(label, f"cannot read the file: {exc.strerror or exc}") from None
-    if not data:
-        raise TruncatedFileError(label, "the file is empty")
-    if not zipfile.is_zipfile(_io.BytesIO(data)):
-        if data[:4] == b"PK\x03\x04":
-            raise TruncatedFileError(label, f"truncated .npz archive ({len(data)} bytes, the zip directory is missing)")
-        raise NotAModelFileError(label, "not an .npz archive")
-    arrays: Dict[str, np.ndarray] = {}
-    try:
-        npz = np.load(_io.BytesIO(data), allow_pickle=False)
-    except Exception as exc:  # zipfile raises several types for broken archives
-        raise TruncatedFileError(label, f"broken .npz archive: {exc}") from None
-    with npz:
-        for key in npz.files:
-            try:
-                arr = npz[key]
-            except ValueError as exc:
-                if "allow_pickle" in str(exc) or "pickle" in str(exc).lower():
-                    raise ObjectArrayError(label, f"array {key!r} is an object array; loading never unpickles") from None
-                raise TruncatedFileError(label, f"array {key!r} is cut off or malformed: {exc}") from None
-            except zipfile.BadZipFile as exc:
-                if "CRC" in str(exc):
-                    raise ChecksumMismatchError(label, f"array {key!r} is corrupted (zip CRC check failed)") from None
-                raise TruncatedFileError(label, f"array {key!r}: {exc}") from None
-            except (EOFError, OSError) as exc:
-                raise TruncatedFileError(label, f"array {key!r} is cut off: {exc}") from None
-            except Exception as exc:
-                raise TruncatedFileError(label, f"array {key!r} cannot be read: {type(exc).__name__}: {exc}") from None
-            if arr.dtype.hasobject:
-                raise ObjectArrayError(label, f"array {key!r} is an object array; loading never unpickles")
-            arrays[key] = arr
-    return arrays
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_FLOAT_DTYPES = ("float16", "float32", "float64")
+_NUMERIC_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64") + _FLOAT_DTYPES
+_MAX_LAYERS = 100_000
 
 
-def _parse_spec(arrays: Dict[str, np.ndarray], label: str) -> Dict[str, Any]:
-    if SPEC_KEY not in arrays:
-        hint = " (it looks like Lasagne weights: use load_lasagne_weights(net, path))" if "arr_0" in arrays else ""
-        raise NotAModelFileError(label, f"no {SPEC_KEY!r} entry: not a theano-twins model file{hint}")
-    raw = arrays.pop(SPEC_KEY)
-    if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise SpecError(label, f"the {SPEC_KEY!r} entry must be a 1-D uint8 array of UTF-8 JSON, got {raw.dtype}{raw.shape}")
-    try:
-        spec = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SpecError(label, f"the spec is not valid JSON: {exc}") from None
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _numeric_dtype(name: Any) -> np.dtype:
+    if not isinstance(name, str) or name not in _NUMERIC_DTYPES:
+        raise ValueError(f"dtype {name!r} is not one of {', '.join(_NUMERIC_DTYPES)}")
+    return np.dtype(name)
+
+
+def _shape_problem(shape: Any, free: bool = False) -> Optional[str]:
+    """Why ``shape`` is not a valid declared shape (None when it is)."""
+    if not isinstance(shape, list):
+        return f"shape {shape!r} is not a list"
+    size = 1
+    for d in shape:
+        if d is None and free:
+            continue
+        if not _is_int(d) or d < 0 or d > _MAX_INT_ARG:
+            return f"shape {shape!r} has a bad dimension {d!r}"
+        size *= d
+    if size > _MAX_ELEMENTS:
+        return f"shape {shape!r} has more than 2**40 elements"
+    return None
+
+
+def _validate_spec(spec: Any, label: str) -> None:
+    """Every field the loader uses, type-checked before any array is read."""
     if not isinstance(spec, dict) or spec.get("format") != FORMAT_NAME:
         raise NotAModelFileError(label, f"the spec does not declare format {FORMAT_NAME!r}")
     version = spec.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if not _is_int(version) or version < 1:
         raise SpecError(label, f"bad format_version {version!r}")
     if version > FORMAT_VERSION:
         raise NewerFormatError(label, f"format version {version} is newer than this loader's ({FORMAT_VERSION}); "
@@ -518,122 +542,262 @@ def _parse_spec(arrays: Dict[str, np.ndarray], label: str) -> Dict[str, Any]:
     for field_name, kind in (("layers", list), ("arrays", dict), ("outputs", list), ("inputs", list)):
         if not isinstance(spec.get(field_name), kind):
             raise SpecError(label, f"the spec has no valid {field_name!r} ({kind.__name__})")
-    return spec
+
+    def bad(what: str) -> SpecError:
+        return SpecError(label, what)
+
+    if spec.get("dtype") not in _FLOAT_DTYPES:
+        raise bad(f"the model dtype {spec.get('dtype')!r} is not one of {', '.join(_FLOAT_DTYPES)}")
+    if not isinstance(spec.get("multiple_outputs", False), bool):
+        raise bad("'multiple_outputs' must be true or false")
+    for key, info in spec["arrays"].items():
+        if not isinstance(info, dict) or not isinstance(info.get("sha256"), str) or not _HEX64.match(info["sha256"]):
+            raise bad(f"array {key!r}: the spec entry needs a shape, a dtype and a sha256")
+        problem = _shape_problem(info.get("shape"))
+        if problem:
+            raise bad(f"array {key!r}: {problem}")
+        if info.get("dtype") not in _NUMERIC_DTYPES:
+            raise bad(f"array {key!r}: dtype {info.get('dtype')!r} is not one of {', '.join(_NUMERIC_DTYPES)}")
+    for entry in spec["inputs"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise bad(f"bad input entry {str(entry)[:80]}")
+        problem = _shape_problem(entry.get("shape"), free=True)
+        if problem or entry.get("dtype", spec["dtype"]) not in _NUMERIC_DTYPES:
+            raise bad(f"input {entry['name']!r}: {problem or 'bad dtype ' + repr(entry.get('dtype'))}")
+    if not spec["outputs"] or not all(isinstance(o, str) for o in spec["outputs"]):
+        raise bad("'outputs' must be a non-empty list of layer names")
+    if len(spec["layers"]) > _MAX_LAYERS:
+        raise bad(f"{len(spec['layers'])} layers, more than {_MAX_LAYERS}")
+    keys_used = set()
+    for index, entry in enumerate(spec["layers"]):
+        if (not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]
+                or not isinstance(entry.get("class"), str) or not isinstance(entry.get("args"), dict)
+                or not isinstance(entry.get("params", []), list)):
+            raise bad(f"layer entry {index} is malformed (it needs a name, a class, args and params)")
+        if "output_shape" in entry and _shape_problem(entry["output_shape"], free=True):
+            raise bad(f"layer {entry['name']!r}: bad output_shape {str(entry['output_shape'])[:80]}")
+        for info in entry.get("params", []):
+            key = info.get("key") if isinstance(info, dict) else None
+            if not isinstance(key, str) or key not in spec["arrays"]:
+                raise bad(f"layer {entry['name']!r}: parameter entry {str(info)[:80]} names no listed array")
+            if key in keys_used:
+                raise bad(f"layer {entry['name']!r}: array {key!r} is used by two parameters")
+            keys_used.add(key)
+            stored = spec["arrays"][key]
+            if info.get("shape") != stored["shape"]:
+                raise bad(f"layer {entry['name']!r}: parameter {key!r} declares shape {info.get('shape')!r}, the "
+                          f"array is {stored['shape']!r}")
+            if info.get("dtype") != spec["dtype"] or stored["dtype"] != spec["dtype"]:
+                raise bad(f"layer {entry['name']!r}: parameter {key!r} has dtype {stored['dtype']!r} (declared "
+                          f"{info.get('dtype')!r}); parameters must have the model dtype {spec['dtype']!r}")
 
 
-def _check_arrays(spec: Dict[str, Any], arrays: Dict[str, np.ndarray], label: str) -> None:
-    listed = set(spec["arrays"])
-    present = set(arrays)
-    missing = sorted(listed - present)
-    if missing:
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise MissingArraysError(label, f"{len(missing)} array(s) listed in the spec are missing: "
-                                        f"{', '.join(missing[:5])}{more}")
-    extra = sorted(present - listed)
-    if extra:
-        more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
-        raise ExtraArraysError(label, f"{len(extra)} array(s) not listed in the spec: {', '.join(extra[:5])}{more}")
-    for key in sorted(listed):
-        info, arr = spec["arrays"][key], arrays[key]
-        if not isinstance(info, dict):
-            raise SpecError(label, f"bad entry for array {key!r} in the spec")
-        if arr.dtype.name != info.get("dtype") or list(arr.shape) != info.get("shape"):
-            raise ChecksumMismatchError(label, f"array {key!r} is {arr.dtype.name}{tuple(arr.shape)}, the spec recorded "
-                                               f"{info.get('dtype')}{tuple(info.get('shape') or ())}")
-        if _sha256(arr) != info.get("sha256"):
-            raise ChecksumMismatchError(label, f"array {key!r}: sha256 mismatch (the weights were modified or corrupted)")
+# ---------------------------------------------------------------------------
+# reading: arrays
+# ---------------------------------------------------------------------------
+def _open(source: Any, limits: Optional[Limits] = None) -> Tuple[Dict[str, Any], Dict[str, np.ndarray], str]:
+    """The validated spec and the arrays it lists, each checked against its checksum."""
+    limits = current_limits(limits)
+    with NpzReader(source, None, limits) as reader:
+        label = reader.label
+        names = reader.names
+        if SPEC_KEY not in names:
+            hint = " (it looks like Lasagne weights: use load_lasagne_weights(net, path))" if "arr_0" in names else ""
+            raise NotAModelFileError(label, f"no {SPEC_KEY!r} entry: not a theano-twins model file{hint}")
+        if reader.declared_bytes(SPEC_KEY) > limits.max_spec_bytes + 256:
+            raise LimitExceededError(label, f"the spec is {reader.declared_bytes(SPEC_KEY)} bytes, over the limit "
+                                            f"of {limits.max_spec_bytes} (Limits.max_spec_bytes)")
+        raw = reader.read(SPEC_KEY, kinds="u")
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise SpecError(label, f"the {SPEC_KEY!r} entry must be a 1-D uint8 array of UTF-8 JSON, got "
+                                   f"{raw.dtype}{raw.shape}")
+        spec = loads_json(raw.tobytes(), label, "spec", limits, error=SpecError)
+        _validate_spec(spec, label)
+        listed = list(spec["arrays"])
+        present = set(names) - {SPEC_KEY}
+        missing = [k for k in listed if k not in present]
+        if missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise MissingArraysError(label, f"{len(missing)} array(s) listed in the spec are missing: "
+                                            f"{', '.join(missing[:5])}{more}")
+        extra = sorted(present - set(listed))
+        if extra:
+            more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
+            raise ExtraArraysError(label, f"{len(extra)} array(s) not listed in the spec: "
+                                          f"{', '.join(e[:80] for e in extra[:5])}{more}")
+        arrays: Dict[str, np.ndarray] = {}
+        for key in listed:
+            info = spec["arrays"][key]
+            arr = reader.read(key, kinds="biuf", expect=(info["dtype"], info["shape"]))
+            if _digest(arr, spec["format_version"]) != info["sha256"]:
+                raise ChecksumMismatchError(label, f"array {key!r}: sha256 mismatch (the weights were modified or "
+                                                   f"corrupted)")
+            arrays[key] = arr
+    return spec, arrays, label
+
+
+# ---------------------------------------------------------------------------
+# reading: rebuilding the network
+# ---------------------------------------------------------------------------
+class _StoredParameter(_init.Initializer):
+    """Stands in for an initialiser: zeros, but only at a shape one of the layer's stored
+    parameters has (so a declared ``num_units=5e7`` is refused before anything is allocated)."""
+
+    def __init__(self, decoder: "_Decoder") -> None:
+        self.decoder = decoder
+
+    def __call__(self, shape: Any) -> np.ndarray:
+        shape = tuple(int(s) for s in shape)
+        self.decoder.check_param_shape(shape, "an initialiser placeholder")
+        return np.zeros(shape, dtype=self.decoder.dtype)
+
+    sample = __call__
 
 
 class _Decoder:
-    def __init__(self, label: str, arrays: Dict[str, np.ndarray]) -> None:
+    def __init__(self, label: str, arrays: Dict[str, np.ndarray], dtype: str) -> None:
         self.label = label
         self.arrays = arrays
+        self.dtype = np.dtype(dtype)
         self.layers: Dict[str, Layer] = {}
         self.where = ""
+        self.class_name = ""
+        self.param_shapes: set = set()
 
     def bad(self, what: str) -> SpecError:
         return SpecError(self.label, f"{self.where}: {what}")
 
-    def decode(self, value: Any) -> Any:
-        if value is None or isinstance(value, (bool, int, float, str)):
+    def check_param_shape(self, shape: Tuple[int, ...], what: str) -> None:
+        if tuple(shape) not in self.param_shapes:
+            raise self.bad(f"{what} has shape {tuple(shape)}, which no stored parameter of the layer has")
+
+    def number(self, value: Any, slot: str) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            if math.isnan(value) or slot != "val":  # only PadLayer's fill value may be infinite
+                raise self.bad(f"argument {slot!r} is {value!r}; numbers must be finite")
+        if _is_int(value) and abs(value) > _MAX_INT_ARG:
+            raise self.bad(f"argument {slot!r} is {value}, out of range")
+        return value
+
+    def decode(self, value: Any, slot: str) -> Any:
+        if value is None or isinstance(value, (bool, str)):
             return value
+        if isinstance(value, (int, float)):
+            return self.number(value, slot)
         if isinstance(value, list):
-            return [self.decode(v) for v in value]
-        if not isinstance(value, dict) or len([k for k in value if k.startswith("$")]) != 1:
-            raise self.bad(f"cannot decode argument {value!r}")
-        tag = next(k for k in value if k.startswith("$"))
+            return [self.decode(v, slot) for v in value]
+        tags = [k for k in value if k.startswith("$")] if isinstance(value, dict) else []
+        if len(tags) != 1 or set(value) - {tags[0], "args" if tags[0] == "$object" else tags[0]}:
+            raise self.bad(f"argument {slot!r}: cannot decode {str(value)[:80]}")
+        tag = tags[0]
         body = value[tag]
         if tag == "$float":
             if body not in ("inf", "-inf", "nan"):
-                raise self.bad(f"bad float {body!r}")
-            return float(body)
+                raise self.bad(f"argument {slot!r}: bad float {str(body)[:40]!r}")
+            return self.number(float(body), slot)
         if tag == "$layer":
-            if body not in self.layers:
-                raise self.bad(f"refers to layer {body!r}, which is not defined before it")
+            if not isinstance(body, str) or body not in self.layers:
+                raise self.bad(f"argument {slot!r} refers to layer {str(body)[:80]!r}, which is not defined before it")
             return self.layers[body]
         if tag == "$zeros":
+            if not isinstance(body, dict) or set(body) != {"shape", "dtype"} or _shape_problem(body["shape"]):
+                raise self.bad(f"argument {slot!r}: bad $zeros {str(body)[:80]}")
             try:
-                return np.zeros(tuple(int(s) for s in body["shape"]), dtype=_numeric_dtype(body["dtype"]))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise self.bad(f"bad $zeros {body!r}: {exc}") from None
+                dtype = _numeric_dtype(body["dtype"])
+            except ValueError as exc:
+                raise self.bad(f"argument {slot!r}: {exc}") from None
+            self.check_param_shape(tuple(body["shape"]), f"argument {slot!r} ($zeros)")
+            return np.zeros(tuple(body["shape"]), dtype=dtype)
         if tag == "$array":
-            if body not in self.arrays:
-                raise self.bad(f"refers to array {body!r}, which is not in the file")
+            if not isinstance(body, str) or body not in self.arrays:
+                raise self.bad(f"argument {slot!r} refers to array {str(body)[:80]!r}, which is not in the file")
             return self.arrays[body]
         if tag == "$init":
-            return _init.Constant(0.0)  # placeholder; the stored parameter array replaces it
+            if body not in ALLOWED_INITIALIZERS:
+                raise UnknownFunctionError(self.label, f"{self.where}: argument {slot!r}: unknown initialiser "
+                                                       f"{str(body)[:80]!r}")
+            return _StoredParameter(self)
         if tag == "$slice":
-            return slice(*[self.decode(v) for v in body])
+            if not isinstance(body, list) or len(body) != 3 or not all(v is None or _is_int(v) for v in body):
+                raise self.bad(f"argument {slot!r}: a $slice needs [start, stop, step] (integers or null)")
+            return slice(*[self.number(v, slot) for v in body])
         if tag == "$tuple":
-            return tuple(self.decode(v) for v in body)
+            if not isinstance(body, list):
+                raise self.bad(f"argument {slot!r}: a $tuple needs a list")
+            return tuple(self.decode(v, slot) for v in body)
         if tag == "$dict":
-            return {str(k): self.decode(v) for k, v in body.items()}
+            if not isinstance(body, dict):
+                raise self.bad(f"argument {slot!r}: a $dict needs an object")
+            return {k: self.decode(v, slot) for k, v in body.items()}
         if tag == "$dtype":
             try:
                 return _numeric_dtype(body)
             except ValueError as exc:
-                raise self.bad(str(exc)) from None
+                raise self.bad(f"argument {slot!r}: {exc}") from None
         if tag == "$fn":
-            module, _, name = str(body).partition(".")
-            if module == "nonlinearities":
-                fn = getattr(_nonlinearities, name, None) if not name.startswith("_") else None
-                if callable(fn) and not isinstance(fn, type):
-                    return fn
-            elif module == "numpy" and name in _NUMPY_FUNCTIONS:
-                return getattr(np, name)
-            elif module == "layers_np":
-                sub, _, fname = name.partition(".")
-                fn = _layers_np_function(sub, fname)
-                if fn is not None:
-                    return fn
-            raise UnknownFunctionError(self.label, f"{self.where}: unknown function {body!r}")
+            allowed = ALLOWED_FUNCTIONS.get(slot, ())
+            if slot == "convolution" and self.class_name in _CONVOLUTION_OF:
+                allowed = (_CONVOLUTION_OF[self.class_name],)
+            if not isinstance(body, str) or body not in allowed:
+                raise UnknownFunctionError(self.label, f"{self.where}: argument {slot!r} may hold "
+                                                       f"{', '.join(allowed) or 'no function'}; the spec names "
+                                                       f"{str(body)[:80]!r}")
+            return _resolve_function(body)
         if tag == "$object":
-            module_key, _, name = str(body).partition(".")
-            module = _object_module(module_key)
-            cls = getattr(module, name, None) if module is not None and not name.startswith("_") else None
-            if not (isinstance(cls, type) and issubclass(cls, RecordsArguments) and not issubclass(cls, Layer)):
-                raise UnknownFunctionError(self.label, f"{self.where}: unknown class {body!r}")
+            allowed = ALLOWED_OBJECTS.get(slot, ())
+            if not isinstance(body, str) or body not in allowed:
+                raise UnknownFunctionError(self.label, f"{self.where}: argument {slot!r} may hold "
+                                                       f"{', '.join(allowed) or 'no object'}; the spec names "
+                                                       f"{str(body)[:80]!r}")
+            module_key, _, name = body.partition(".")
+            cls = getattr(_object_module(module_key), name)
             args = value.get("args", {})
             if not isinstance(args, dict):
-                raise self.bad(f"bad arguments for {body!r}")
+                raise self.bad(f"argument {slot!r}: bad arguments for {body!r}")
+            decoded = {k: self.decode(v, k) for k, v in args.items()}
+            _check_args(self, cls, decoded, f"{body}: ")
             try:
-                return _call(cls, {k: self.decode(v) for k, v in args.items()})
+                return _call(cls, decoded)
             except ModelFileError:
                 raise
             except Exception as exc:
                 raise self.bad(f"cannot rebuild {body}: {type(exc).__name__}: {exc}") from None
-        raise self.bad(f"unknown argument tag {tag!r}")
+        raise self.bad(f"argument {slot!r}: unknown tag {tag!r}")
 
 
-def _numeric_dtype(name: Any) -> np.dtype:
-    dtype = np.dtype(str(name))
-    if dtype.kind not in "biuf":
-        raise ValueError(f"dtype {name!r} is not numeric")
-    return dtype
+def _check_args(decoder: _Decoder, cls: type, args: Mapping[str, Any], prefix: str = "") -> None:
+    """Type-check hyperparameters against the constructor's signature, before calling it:
+    a boolean default takes a boolean, a numeric default a number, a size a positive integer."""
+    import inspect
+
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):  # pragma: no cover - every layers_np class has a signature
+        params = {}
+    for name, value in args.items():
+        if not name.isidentifier():
+            raise decoder.bad(f"{prefix}argument {name[:40]!r} is not a valid name")
+        param = params.get(name)
+        default = param.default if param is not None else inspect.Parameter.empty
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise decoder.bad(f"{prefix}argument {name!r} must be true or false, got {str(value)[:40]!r}")
+        if isinstance(default, float) and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            raise decoder.bad(f"{prefix}argument {name!r} must be a number, got {str(value)[:40]!r}")
+        if _is_int(default) and isinstance(value, bool):
+            raise decoder.bad(f"{prefix}argument {name!r} must be an integer, got {value!r}")
+        if name in _SIZE_ARGS and value is not None:
+            items = value if isinstance(value, (list, tuple)) else [value]
+            if not all(v is None or (_is_int(v) and v >= 1) for v in items):
+                raise decoder.bad(f"{prefix}argument {name!r} must be a positive integer (or a tuple of them), got "
+                                  f"{str(value)[:40]}")
+        if name == "name" and value is not None and not isinstance(value, str):
+            raise decoder.bad(f"{prefix}argument 'name' must be a string")
 
 
 def _call(cls: type, args: Dict[str, Any]) -> Any:
     """``cls(**args)`` where ``args`` were recorded by RecordsArguments (``*args`` kept as a tuple)."""
+    import inspect
+
     signature = inspect.signature(cls.__init__)
     params = list(signature.parameters.values())[1:]
     var_pos = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
@@ -649,118 +813,124 @@ def _call(cls: type, args: Dict[str, Any]) -> Any:
     return cls(*positional, **args)
 
 
+def _shape_list(shape: Any) -> List[Any]:
+    return [None if d is None else int(d) for d in shape]
+
+
 def _build(spec: Dict[str, Any], arrays: Dict[str, np.ndarray], label: str) -> Any:
     layers_np = _layers_module()
-    decoder = _Decoder(label, arrays)
-    input_dtypes = {}
-    for entry in spec["inputs"]:
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise SpecError(label, f"bad input entry {entry!r}")
-        input_dtypes[entry["name"]] = entry.get("dtype", spec.get("dtype", "float64"))
+    decoder = _Decoder(label, arrays, spec["dtype"])
+    input_dtypes = {entry["name"]: entry.get("dtype", spec["dtype"]) for entry in spec["inputs"]}
     for index, entry in enumerate(spec["layers"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("args"), dict):
-            raise SpecError(label, f"layer entry {index} is malformed")
-        name, class_name = entry["name"], entry.get("class")
-        decoder.where = f"layer {index} {name!r} ({class_name})"
+        name, class_name = entry["name"], entry["class"]
+        decoder.where = f"layer {index} {name[:80]!r} ({class_name[:80]})"
+        decoder.class_name = class_name
         if name in decoder.layers:
             raise SpecError(label, f"{decoder.where}: the name is used twice")
         if class_name == "InputLayer":
             cls: Any = ModelInputLayer
         else:
-            cls = getattr(layers_np, class_name, None) if isinstance(class_name, str) and not class_name.startswith("_") else None
+            cls = getattr(layers_np, class_name, None) if class_name.isidentifier() and not class_name.startswith("_") else None
             if not (isinstance(cls, type) and issubclass(cls, Layer)) or cls is InputLayer or class_name == "ExpressionLayer":
-                raise UnknownLayerError(label, f"layer {name!r} has class {class_name!r}, which layers_np does not have")
-        args = {k: decoder.decode(v) for k, v in entry["args"].items() if v != {"$default": None}}
+                raise UnknownLayerError(label, f"layer {name[:80]!r} has class {class_name[:80]!r}, which layers_np "
+                                               f"does not have")
+        wanted = entry.get("params", [])
+        decoder.param_shapes = {tuple(info["shape"]) for info in wanted}
+        args = {k: decoder.decode(v, k) for k, v in entry["args"].items() if v != {"$default": None}}
         if cls is ModelInputLayer:
-            try:
-                args["dtype"] = _numeric_dtype(input_dtypes.get(name, spec.get("dtype", "float64")))
-            except (TypeError, ValueError) as exc:
-                raise SpecError(label, f"{decoder.where}: {exc}") from None
+            args["dtype"] = _numeric_dtype(input_dtypes.get(name, spec["dtype"]))
+        _check_args(decoder, cls, args)
         try:
             layer = _call(cls, args)
         except ModelFileError:
             raise
         except Exception as exc:
             raise SpecError(label, f"{decoder.where}: cannot rebuild: {type(exc).__name__}: {exc}") from None
-        wanted = entry.get("params", [])
         got = list(layer.params)
         if len(wanted) != len(got):
             raise SpecError(label, f"{decoder.where}: the rebuilt layer has {len(got)} parameters, the spec lists "
                                    f"{len(wanted)}")
         for p, info in zip(got, wanted):
-            try:
-                value = arrays[info["key"]]
-            except (KeyError, TypeError):
-                raise SpecError(label, f"{decoder.where}: parameter entry {info!r} names no array") from None
+            value = arrays[info["key"]]
             if tuple(value.shape) != tuple(p.shape):
                 raise SpecError(label, f"{decoder.where}: parameter {p.name!r} has shape {p.shape}, "
                                        f"array {info['key']!r} has {value.shape}")
             p.value = value
+        if "output_shape" in entry:
+            try:
+                rebuilt = _shape_list(layer.output_shape)
+            except (TypeError, ValueError):
+                rebuilt = None
+            if rebuilt != entry["output_shape"]:
+                raise SpecError(label, f"{decoder.where}: the rebuilt layer's output shape is {rebuilt}, the spec "
+                                       f"recorded {entry['output_shape']}")
         decoder.layers[name] = layer
-    try:
-        outputs = [decoder.layers[n] for n in spec["outputs"]]
-    except (KeyError, TypeError):
-        raise SpecError(label, f"outputs {spec['outputs']!r} name layers not in the spec") from None
-    if not outputs:
-        raise SpecError(label, "the spec lists no outputs")
+    missing = [n for n in spec["outputs"] if n not in decoder.layers]
+    if missing:
+        raise SpecError(label, f"outputs {missing[:5]!r} name layers not in the spec")
+    outputs = [decoder.layers[n] for n in spec["outputs"]]
     return outputs if spec.get("multiple_outputs") else outputs[0]
 
 
-def _open(source: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray], str]:
-    label = "<bytes>" if isinstance(source, (bytes, bytearray)) else os.fspath(source)
-    arrays = _read_npz(source, label)
-    spec = _parse_spec(arrays, label)
-    _check_arrays(spec, arrays, label)
-    return spec, arrays, label
-
-
-def load(path: PathLike) -> Any:
+def load(path: PathLike, *, limits: Optional[Limits] = None) -> Any:
     """Load a model written by :func:`save` (or ``layers_theano.export.export``).
 
     Returns the output layer (a list if several were saved); call it on an input array:
     ``layers_np.load("model.npz")(X)``. Uses numpy only; never unpickles, never evaluates code.
+
+    Parameters
+    ----------
+    path : str or path
+    limits : Limits, optional
+        The reader's bounds (default: :data:`layers_np.safe_npz.DEFAULT_LIMITS`, or what
+        :func:`set_default_limits` set).
 
     Raises
     ------
     ModelFileError
         One of its subclasses, with a one-line reason, when the file is bad.
     """
-    spec, arrays, label = _open(path)
+    spec, arrays, label = _open(path, limits)
     return _build(spec, arrays, label)
 
 
-def loads(data: bytes) -> Any:
+def loads(data: bytes, *, limits: Optional[Limits] = None) -> Any:
     """:func:`load` from the bytes of a model file."""
-    spec, arrays, label = _open(bytes(data))
+    spec, arrays, label = _open(bytes(data), limits)
     return _build(spec, arrays, label)
 
 
-def read_spec(path: PathLike) -> Dict[str, Any]:
-    """The verified spec of a model file (arrays checked against their sha256), without building it."""
-    return _open(path)[0]
+def read_spec(path: Union[PathLike, bytes], *, limits: Optional[Limits] = None) -> Dict[str, Any]:
+    """The validated spec of a model file or of its bytes (arrays checked against their checksums),
+    without building it."""
+    return _open(path, limits)[0]
 
 
 # ---------------------------------------------------------------------------
 # Lasagne weights: np.savez(f, *lasagne.layers.get_all_param_values(net))
 # ---------------------------------------------------------------------------
-def read_lasagne_weights(path: PathLike) -> List[np.ndarray]:
-    """The arrays ``arr_0 .. arr_N`` of a Lasagne weights file, in order."""
-    label = os.fspath(path)
-    arrays = _read_npz(path, label)
-    pattern = re.compile(r"arr_(\d+)$")
-    if SPEC_KEY in arrays:
-        raise WeightsMismatchError(label, "this is a theano-twins model file, not Lasagne weights: use layers_np.load")
-    indices = {}
-    for key in arrays:
-        m = pattern.match(key)
-        if not m:
-            raise WeightsMismatchError(label, f"unexpected array {key!r}: Lasagne weights are arr_0 .. arr_N, written by "
-                                              f"np.savez(f, *get_all_param_values(net))")
-        indices[int(m.group(1))] = arrays[key]
-    if sorted(indices) != list(range(len(indices))):
-        missing = sorted(set(range(max(indices, default=-1) + 1)) - set(indices))
-        raise WeightsMismatchError(label, f"arrays {', '.join(f'arr_{i}' for i in missing[:5])} are missing")
-    return [indices[i] for i in range(len(indices))]
+_ARR_NAME = re.compile(r"arr_(0|[1-9][0-9]{0,8})")
+
+
+def read_lasagne_weights(path: PathLike, *, limits: Optional[Limits] = None) -> List[np.ndarray]:
+    """The arrays ``arr_0 .. arr_N`` of a Lasagne weights file, in order (floating point only)."""
+    with NpzReader(path, None, limits) as reader:
+        label, names = reader.label, reader.names
+        if SPEC_KEY in names:
+            raise WeightsMismatchError(label, "this is a theano-twins model file, not Lasagne weights: use layers_np.load")
+        present = set()
+        for key in names:
+            m = _ARR_NAME.fullmatch(key)
+            if not m:
+                raise WeightsMismatchError(label, f"unexpected array {key[:80]!r}: Lasagne weights are arr_0 .. arr_N, "
+                                                  f"written by np.savez(f, *get_all_param_values(net))")
+            present.add(int(m.group(1)))
+        # names are unique, so any index >= len(names) means one below it is missing; the scan is
+        # bounded by the member limit
+        missing = [i for i in range(len(names)) if i not in present]
+        if missing:
+            raise WeightsMismatchError(label, f"arrays {', '.join(f'arr_{i}' for i in missing[:5])} are missing")
+        return [reader.read(f"arr_{i}", kinds="f") for i in range(len(names))]
 
 
 def check_weights_fit(label: str, params: Sequence[Tuple[str, Tuple[int, ...]]], values: Sequence[np.ndarray]) -> None:
@@ -771,16 +941,17 @@ def check_weights_fit(label: str, params: Sequence[Tuple[str, Tuple[int, ...]]],
         if tuple(value.shape) != tuple(shape):
             raise WeightsMismatchError(label, f"arr_{i} has shape {tuple(value.shape)}, parameter {name!r} "
                                               f"expects {tuple(shape)}")
-        if value.dtype.kind not in "biuf":
-            raise WeightsMismatchError(label, f"arr_{i} has dtype {value.dtype}, expected numbers")
+        if value.dtype.kind != "f":
+            raise WeightsMismatchError(label, f"arr_{i} has dtype {value.dtype}, expected floating-point weights")
 
 
-def load_lasagne_weights(net: Union[Layer, Sequence[Layer]], path: PathLike) -> None:
+def load_lasagne_weights(net: Union[Layer, Sequence[Layer]], path: PathLike, *,
+                         limits: Optional[Limits] = None) -> None:
     """Load Lasagne weights (``np.savez(f, *get_all_param_values(net))``) into a twin network.
 
     Each array is cast to the dtype of the parameter it replaces.
     """
-    values = read_lasagne_weights(path)
+    values = read_lasagne_weights(path, limits=limits)
     params = get_all_params(net)
     check_weights_fit(os.fspath(path), [(str(p.name), p.shape) for p in params], values)
     for p, v in zip(params, values):
