@@ -831,7 +831,8 @@ def _build(spec: Dict[str, Any], arrays: Dict[str, np.ndarray], label: str) -> A
             cls: Any = ModelInputLayer
         else:
             cls = getattr(layers_np, class_name, None) if class_name.isidentifier() and not class_name.startswith("_") else None
-            if not (isinstance(cls, type) and issubclass(cls, Layer)) or cls is InputLayer or class_name == "ExpressionLayer":
+            if (not (isinstance(cls, type) and issubclass(cls, Layer)) or cls in (Layer, MergeLayer, InputLayer)
+                    or class_name == "ExpressionLayer"):
                 raise UnknownLayerError(label, f"layer {name[:80]!r} has class {class_name[:80]!r}, which layers_np "
                                                f"does not have")
         wanted = entry.get("params", [])

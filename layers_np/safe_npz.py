@@ -151,6 +151,9 @@ _FORTRAN = re.compile(r"""['"]fortran_order['"]\s*:\s*(True|False)""")
 _SHAPE = re.compile(r"""['"]shape['"]\s*:\s*\(\s*((?:\d+L?\s*,\s*)*(?:\d+L?)?)\s*\)""")
 _REST = re.compile(r"^[\s,{}]*$")
 _CHUNK = 1 << 20
+# zip general-purpose flags a plain archive may carry: deflate options (bits 1-2), a data
+# descriptor (bit 3), UTF-8 names (bit 11); anything else (encryption, patches) is refused
+_ALLOWED_FLAGS = 0x080E
 
 
 def _parse_header(text: str) -> tuple:
@@ -227,8 +230,8 @@ class NpzReader:
             self._check_directory()
             try:
                 self._zip = zipfile.ZipFile(self._file)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error) as exc:
-                raise TruncatedFileError(self.label, f"broken .npz archive: {exc}") from None
+            except Exception as exc:  # zipfile raises many types for broken archives
+                raise TruncatedFileError(self.label, f"broken .npz archive: {type(exc).__name__}: {exc}") from None
             self._members = self._check_members()
         except BaseException:
             self.close()
@@ -289,6 +292,9 @@ class NpzReader:
                 raise BadMemberError(self.label, f"member {name[:80]!r} appears twice")
             if info.flag_bits & 0x1:
                 raise BadMemberError(self.label, f"member {name[:80]!r} is encrypted")
+            if info.flag_bits & ~_ALLOWED_FLAGS:
+                raise BadMemberError(self.label, f"member {name[:80]!r} has unsupported zip flags "
+                                                 f"{info.flag_bits:#06x}")
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise BadMemberError(self.label, f"member {name[:80]!r} uses compression method {info.compress_type}; "
                                                  f"only stored and deflated members are read")
@@ -350,6 +356,8 @@ class NpzReader:
             raise TruncatedFileError(self.label, f"array {name!r}: {exc}") from None
         except (EOFError, OSError, ValueError, struct.error) as exc:
             raise TruncatedFileError(self.label, f"array {name!r} is cut off or malformed: {exc}") from None
+        except Exception as exc:
+            raise BadMemberError(self.label, f"array {name!r} cannot be read: {type(exc).__name__}: {exc}") from None
 
     def _header(self, name: str, stream: Any) -> tuple:
         prefix = stream.read(8)
@@ -444,6 +452,8 @@ class NpzReader:
             raise TruncatedFileError(self.label, f"array {name!r}: {exc}") from None
         except (EOFError, OSError, ValueError, struct.error) as exc:
             raise TruncatedFileError(self.label, f"array {name!r} is cut off or malformed: {exc}") from None
+        except Exception as exc:  # e.g. NotImplementedError for zip features the flags check missed
+            raise BadMemberError(self.label, f"array {name!r} cannot be read: {type(exc).__name__}: {exc}") from None
         return arr.reshape(shape)
 
     def close(self) -> None:
