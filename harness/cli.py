@@ -52,6 +52,8 @@ def certify_main(argv: List[str]) -> int:
         check_profile(args.profile)
     except ValueError as exc:
         return _fail(str(exc))
+    if os.path.exists(args.report_dir) and not os.path.isdir(args.report_dir):
+        return _fail(f"--report-dir {args.report_dir} exists and is not a directory; choose another")
     try:
         from . import registry
         if not args.no_builtin:

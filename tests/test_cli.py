@@ -39,3 +39,24 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert main(["replay", str(tmp_path / "missing.npz")]) == 2
     err = capsys.readouterr().err
     assert "no registered pair named 'NoSuchLayer'" in err and "unknown profile" in err
+
+
+def test_unwritable_report_dir_is_exit_2_with_one_line(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    code = main(["certify", "--layers", "DenseLayer", "--dtypes", "float32", "--profile", "dev", "--no-html",
+                 "--report-dir", str(tmp_path / "afile")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("twins: error:"), err
+
+
+def test_unexpected_exception_is_exit_2_with_one_line(capsys, monkeypatch):
+    from harness import cli
+
+    def boom(argv):
+        raise RuntimeError("something\nbroke")
+
+    monkeypatch.setitem(cli.COMMANDS, "certify", boom)
+    monkeypatch.delenv("TWINS_TRACEBACK", raising=False)
+    assert main(["certify"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "RuntimeError: something broke" in err[0] and "TWINS_TRACEBACK" in err[0]

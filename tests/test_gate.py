@@ -184,3 +184,101 @@ def test_theano_side_lasagne_weights(tmp_path):
     twin = L.DenseLayer(L.InputLayer((None, 784)), 512)
     with pytest.raises(WeightsMismatchError):
         L.io.load_lasagne_weights(twin, tmp_path / "w.npz")
+
+
+# hostile input to the gate: exit 2, one line, nothing published -------------------------
+def tiny():
+    inp = LT.InputLayer((None, 4), name="x")
+    return LT.DenseLayer(inp, 2, W=np.full((4, 2), 0.5, np.float32), b=np.zeros(2, np.float32), name="out")
+
+
+def nan_net():
+    """A network whose outputs are all NaN on every input (its weights are NaN)."""
+    inp = LT.InputLayer((None, 4), name="x")
+    return LT.DenseLayer(inp, 2, W=np.full((4, 2), np.nan, np.float32), b=np.zeros(2, np.float32), name="out")
+
+
+def exits():
+    raise SystemExit(0)
+
+
+def one_error_line(capsys):
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_factory_calling_sys_exit_is_exit_2(tmp_path, capsys):
+    (tmp_path / "quits.py").write_text("import sys\nsys.exit(0)\n")
+    code, out, _ = gate(tmp_path, f"{tmp_path / 'quits.py'}:net")
+    assert code == 2 and "SystemExit" in one_error_line(capsys) and not out.exists()
+    code, out, _ = gate(tmp_path, f"{HERE}:exits")
+    assert code == 2 and "SystemExit" in one_error_line(capsys) and not out.exists()
+
+
+def test_nonfinite_reference_outputs_are_refused(tmp_path, capsys):
+    code, out, reports = gate(tmp_path, f"{HERE}:nan_net")
+    line = one_error_line(capsys)
+    assert code == 2 and "NaN" in line and "--allow-nonfinite" in line and not out.exists()
+    assert json.loads((reports / "gate_nan_net_verdict.json").read_text())["verdict"] == "ERROR"
+    code, out, _ = gate(tmp_path, f"{HERE}:nan_net", "--allow-nonfinite")
+    assert code == 0 and out.exists()
+
+
+def test_zero_samples_are_refused(tmp_path, capsys):
+    np.savez(tmp_path / "empty.npz", np.zeros((0, 4), np.float32))
+    code, out, _ = gate(tmp_path, f"{HERE}:tiny", "--inputs", str(tmp_path / "empty.npz"))
+    assert code == 2 and "no samples" in one_error_line(capsys) and not out.exists()
+    assert gate(tmp_path, f"{HERE}:tiny", "--batches", "0")[0] == 2
+    assert "at least 1" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("what", ["output-is-dir", "report-dir-is-file", "junit-under-file", "verdict-under-file",
+                                  "output-name-too-long", "weights-fifo", "inputs-fifo", "weights-dir"])
+def test_bad_paths_exit_2_and_publish_nothing(tmp_path, capsys, what):
+    previous = b"previous release"
+    out = tmp_path / "model.npz"
+    out.write_bytes(previous)
+    (tmp_path / "afile").write_text("x")
+    args = [f"{HERE}:tiny", "-o", str(out), "--profile", "dev", "--report-dir", str(tmp_path / "reports")]
+    if what == "output-is-dir":
+        args[2] = str(tmp_path)
+    elif what == "report-dir-is-file":
+        args[-1] = str(tmp_path / "afile")
+    elif what == "junit-under-file":
+        args += ["--junit-xml", str(tmp_path / "afile" / "junit.xml")]
+    elif what == "verdict-under-file":
+        args += ["--verdict-json", str(tmp_path / "afile" / "v.json")]
+    elif what == "output-name-too-long":
+        args[2] = str(tmp_path / ("m" * 300 + ".npz"))
+    elif what in ("weights-fifo", "inputs-fifo"):
+        os.mkfifo(tmp_path / "fifo.npz")
+        args += ["--weights" if what == "weights-fifo" else "--inputs", str(tmp_path / "fifo.npz")]
+    elif what == "weights-dir":
+        args += ["--weights", str(tmp_path)]
+    assert gate_main(args) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("twins gate: error:")
+    assert out.read_bytes() == previous  # nothing removed, nothing new published
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_publish_failure_after_the_reports_is_exit_2(tmp_path, capsys, monkeypatch):
+    import layers_np._atomic as atomic
+
+    out = tmp_path / "model.npz"
+    out.write_bytes(b"previous release")
+    real = atomic.atomic_write
+
+    def failing(path, write, **kwargs):
+        if os.path.abspath(path) == str(out):
+            raise OSError(28, "No space left on device")
+        return real(path, write, **kwargs)
+
+    monkeypatch.setattr(atomic, "atomic_write", failing)
+    code = gate_main([f"{HERE}:tiny", "-o", str(out), "--profile", "dev", "--report-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "No space left" in err and len(err.strip().splitlines()) == 1
+    assert out.read_bytes() == b"previous release"
+    assert json.loads((tmp_path / "r" / "gate_tiny_verdict.json").read_text())["verdict"] == "ERROR"
