@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[theano,harness,plots]"
+# Lasagne 0.1 and Keras 1.2.2 (the Theano-era references, run through layers_theano.theano_compat)
+# are installed --no-deps: their metadata asks for Theano itself, which does not build on 3.11.
+	$(BIN)/python -m pip install -q --no-deps lasagne==0.1 keras==1.2.2
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -1,6 +1,5 @@
 """Theano (PyTensor 2.8.11) layers, Lasagne-compatible: the reference the twins are certified against."""
-from . import backend, nonlinearities
-from layers_np import init
+from . import backend, init, nonlinearities
 from .base import (InputLayer, Layer, MergeLayer, count_params, get_all_layers, get_all_param_values,
                    get_all_params, get_output, set_all_param_values)
 from .conv import *  # noqa: F401,F403
@@ -15,5 +14,6 @@ from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403
 from .convert import to_numpy, twin_class, register_twin
+from . import layers  # noqa: E402  (after the layer modules it gathers)
 
 __version__ = "0.1.0"
