@@ -792,6 +792,9 @@ def _check_args(decoder: _Decoder, cls: type, args: Mapping[str, Any], prefix: s
                                   f"{str(value)[:40]}")
         if name == "name" and value is not None and not isinstance(value, str):
             raise decoder.bad(f"{prefix}argument 'name' must be a string")
+        if name == "shape" and issubclass(cls, InputLayer):
+            if not isinstance(value, tuple) or _shape_problem(list(value), free=True):
+                raise decoder.bad(f"{prefix}argument 'shape' must be a tuple of sizes (or null), got {str(value)[:40]}")
 
 
 def _call(cls: type, args: Dict[str, Any]) -> Any:

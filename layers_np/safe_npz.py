@@ -106,9 +106,12 @@ class Limits:
         Uncompressed size below which the ratio is not checked (default 16 MiB: small arrays of
         zeros compress 1000:1 legitimately).
     max_spec_bytes : int
-        Largest JSON spec or reproducer metadata (default 16 MiB).
+        Largest JSON spec or reproducer metadata (default 4 MiB, about 4,000 layers).
     max_json_depth : int
         Deepest JSON nesting accepted (default 64).
+    max_json_containers : int
+        Most objects and arrays in one JSON document (default 250,000; a layer needs about 20).
+        With ``max_spec_bytes`` this bounds the parsed spec to about 70 MB in the worst case.
     """
 
     max_file_bytes: int = 4 << 30
@@ -117,8 +120,9 @@ class Limits:
     max_total_bytes: int = 4 << 30
     max_ratio: float = 10.0
     ratio_floor_bytes: int = 16 << 20
-    max_spec_bytes: int = 16 << 20
+    max_spec_bytes: int = 4 << 20
     max_json_depth: int = 64
+    max_json_containers: int = 250_000
 
 
 DEFAULT_LIMITS = Limits()
@@ -491,6 +495,12 @@ def loads_json(raw: bytes, label: str, what: str, limits: Optional[Limits] = Non
     if len(raw) > limits.max_spec_bytes:
         raise LimitExceededError(label, f"the {what} is {_mb(len(raw))}, over the limit of "
                                         f"{_mb(limits.max_spec_bytes)} (Limits.max_spec_bytes)")
+    # an upper bound (brackets inside strings count too), checked before parsing: a few bytes
+    # of "{}," become a 64-byte dict each
+    containers = raw.count(b"{") + raw.count(b"[")
+    if containers > limits.max_json_containers:
+        raise LimitExceededError(label, f"the {what} holds up to {containers} objects and arrays, over the limit of "
+                                        f"{limits.max_json_containers} (Limits.max_json_containers)")
     try:
         value = json.loads(raw.decode("utf-8"))
     except RecursionError:
@@ -498,14 +508,14 @@ def loads_json(raw: bytes, label: str, what: str, limits: Optional[Limits] = Non
     except (UnicodeDecodeError, ValueError) as exc:
         raise error(label, f"the {what} is not valid JSON: {exc}") from None
     # iterative depth check, so later recursive walks stay far from the recursion limit
-    stack = [(value, 1)]
+    # (only containers are stacked, so the check costs nothing next to the parsed document)
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
     while stack:
         item, depth = stack.pop()
         if depth > limits.max_json_depth:
             raise LimitExceededError(label, f"the {what} is nested more than {limits.max_json_depth} levels deep "
                                             f"(Limits.max_json_depth)")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        for v in (item.values() if isinstance(item, dict) else item):
+            if isinstance(v, (dict, list)):
+                stack.append((v, depth + 1))
     return value

@@ -343,6 +343,26 @@ def _bomb_shared(copies=400):
     return _duplicate_central_entries(_raw_zip([_deflated_zeros_member("__spec__.npy", 8 * MB)]), copies)
 
 
+def _deflated_spec(text):
+    """A model whose spec is ``text`` (deflated: megabytes of JSON in kilobytes on disk)."""
+    arrays = members()
+    arrays["__spec__"] = np.frombuffer(text, dtype=np.uint8)
+    return npz(arrays, compressed=True)
+
+
+def _json_bomb_dicts():
+    return _deflated_spec(b"[" + b"{}," * 1_000_000 + b"{}]")  # 3 MB of JSON, 1M dicts
+
+
+def _json_bomb_strings():
+    n = (safe_npz.DEFAULT_LIMITS.max_spec_bytes - 16) // 5
+    return _deflated_spec(b"[" + b'"ab",' * n + b'"ab"]')  # the largest spec allowed, all short strings
+
+
+def _json_too_big():
+    return _deflated_spec(b"[" + b"1," * (safe_npz.DEFAULT_LIMITS.max_spec_bytes // 2) + b"1]")
+
+
 def _bomb_lying_size():
     # declares 1 KiB but the stream inflates to 50 MiB: reading stops at the declared size
     name, comp, crc, size = _deflated_zeros_member("__spec__.npy", 50 * MB)
@@ -355,6 +375,9 @@ BOMB_CASES = {
     "bomb-400-entries-one-stream": (_bomb_shared, mio.BadMemberError),
     "bomb-lying-declared-size": (_bomb_lying_size, mio.ChecksumMismatchError),  # stops at 1 KiB, CRC fails
     "bomb-member-over-limit": (lambda: _bomb_one(3 * MB), mio.LimitExceededError),
+    "bomb-json-1M-dicts": (_json_bomb_dicts, mio.LimitExceededError),
+    "bomb-json-largest-spec": (_json_bomb_strings, mio.NotAModelFileError),
+    "bomb-json-over-size": (_json_too_big, mio.LimitExceededError),
 }
 
 
@@ -370,7 +393,10 @@ def test_zip_bomb(name):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 32 * MB, f"{peak / MB:.1f} MiB traced for a {len(data) / MB:.2f} MiB file"
+    # the largest spec the limits allow is parsed (4 MiB of 2-letter strings: ~55 MB of Python
+    # objects); everything else is refused before it is inflated
+    bound = 96 * MB if name == "bomb-json-largest-spec" else 32 * MB
+    assert peak < bound, f"{peak / MB:.1f} MiB traced for a {len(data) / MB:.2f} MiB file"
 
 
 def test_bombs_stay_under_256MB_in_a_fresh_process(tmp_path):
@@ -622,6 +648,9 @@ SPEC_CASES = {
     "spec-arg-name-invalid": (_set_arg("not an identifier", 1), mio.SpecError),
     "spec-arg-unknown": (_set_arg("frobnicate", 1), mio.SpecError),
     "spec-name-int": (_set_arg("name", 5), mio.SpecError),
+    "spec-input-shape-negative": (_set_arg("shape", {"$tuple": [None, -6]}, layer="input"), mio.SpecError),
+    "spec-input-shape-huge": (_set_arg("shape", {"$tuple": [2 ** 40, 6]}, layer="input"), mio.SpecError),
+    "spec-input-shape-list": (_set_arg("shape", [None, 6], layer="input"), mio.SpecError),
 }
 
 

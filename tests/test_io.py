@@ -378,3 +378,40 @@ def test_lasagne_weights_that_do_not_fit(tmp_path):
         np.savez(f, W=values[0])
     with pytest.raises(mio.WeightsMismatchError, match="arr_0 .. arr_N"):
         mio.load_lasagne_weights(small_net(), tmp_path / "named.npz")
+
+
+# ---------------------------------------------------------------------------
+# format version 1 (checksums over the bytes only) still loads, with the same array checks
+# ---------------------------------------------------------------------------
+def as_version_1(path):
+    arrays = arrays_of(path)
+    spec = spec_of(arrays)
+    spec["format_version"] = 1
+    for key, info in spec["arrays"].items():
+        info["sha256"] = hashlib.sha256(np.ascontiguousarray(arrays[key]).tobytes()).hexdigest()
+    rewrite(path, arrays, spec)
+    return arrays, spec
+
+
+def test_version_1_files_still_load(saved):
+    net, path = saved
+    as_version_1(path)
+    np.testing.assert_array_equal(L.load(path)(x()), net(x()))
+
+
+def test_version_1_byte_order_flip_is_refused(saved):
+    # v1 checksums missed a '<f4' -> '>f4' header flip; the reader refuses big-endian arrays
+    _, path = saved
+    arrays, spec = as_version_1(path)
+    arrays["hidden/W"] = arrays["hidden/W"].view(">f4")  # same bytes, other byte order
+    rewrite(path, arrays, spec)
+    with pytest.raises(mio.UnsupportedArrayError, match="little-endian") as e:
+        L.load(path)
+    check_error(e, mio.UnsupportedArrayError)
+
+
+def test_version_2_checksum_covers_dtype_and_shape():
+    a = np.arange(6, dtype="<f4")
+    assert mio._digest(a) != mio._digest(a.reshape(2, 3))
+    assert mio._digest(a) != mio._digest(a.view("<i4"))
+    assert mio._digest(a, 1) == mio._digest(a.view("<i4"), 1)  # what version 1 missed
