@@ -25,6 +25,9 @@ __all__ = ["save_reproducer", "load_reproducer", "ReproducerError", "encode", "d
 
 _MAX_INPUTS = 64  # no layer pair takes more inputs or parameters than this
 _MAX_DIM = 2 ** 31 - 1
+# hyperparameters are drawn small (sizes of a few units); a crafted num_units=10**9 would make
+# the Theano side allocate its initial weights before the stored ones replace them
+MAX_KWARG_INT = 2 ** 16
 
 
 class ReproducerError(ModelFileError):
@@ -122,6 +125,20 @@ def _check_meta(meta: Any, label: str) -> None:
             raise bad(f"{field!r} must be a list of shapes")
     if len(meta["declared_shapes"]) != len(meta["input_shapes"]):
         raise bad("'declared_shapes' and 'input_shapes' differ in length")
+    for declared, shape in zip(meta["declared_shapes"], meta["input_shapes"]):
+        if len(declared) != len(shape) or any(d is not None and d != s for d, s in zip(declared, shape)):
+            raise bad(f"declared shape {declared} does not fit input shape {shape}")
+    stack = [meta["kwargs"]]
+    while stack:  # depth is bounded by the JSON reader
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise bad(f"a hyperparameter is {item}")
+        elif _is_int(item) and abs(item) > MAX_KWARG_INT:
+            raise bad(f"a hyperparameter is {item}, over {MAX_KWARG_INT} (reproducers hold small fuzzed cases)")
     values = meta.get("values")
     if (not isinstance(values, dict) or not isinstance(values.get("dist"), str) or not _is_number(values.get("scale"))
             or not _is_int(values.get("seed")) or not _is_number(values.get("param_scale", 1.0))):
