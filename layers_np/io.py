@@ -283,18 +283,21 @@ def _digest(arr: np.ndarray, version: int = FORMAT_VERSION) -> str:
     """sha256 of an array: version 1 over its bytes, version 2 over dtype string, shape and bytes."""
     import hashlib
 
-    arr = np.ascontiguousarray(arr)
+    shape = np.shape(arr)
+    arr = np.asarray(arr).reshape(-1)  # a copy only when not C-contiguous; 0-d keeps its shape above
     h = hashlib.sha256()
     if version >= 2:
-        h.update(f"{arr.dtype.str}|{','.join(str(int(d)) for d in arr.shape)}|".encode("ascii"))
-    h.update(memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else b"")
+        h.update(f"{arr.dtype.str}|{','.join(str(int(d)) for d in shape)}|".encode("ascii"))
+    h.update(memoryview(np.ascontiguousarray(arr).view(np.uint8)) if arr.size else b"")
     return h.hexdigest()
 
 
 def _little_endian(arr: np.ndarray) -> np.ndarray:
-    """C-ordered and little-endian, the only layout the reader accepts."""
+    """C-ordered and little-endian, the only layout the reader accepts (0-d arrays stay 0-d,
+    which ``np.ascontiguousarray`` would make 1-d)."""
     arr = np.asarray(arr)
-    return np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<") if arr.dtype.itemsize > 1 else arr.dtype)
+    dtype = arr.dtype.newbyteorder("<") if arr.dtype.itemsize > 1 else arr.dtype
+    return arr.astype(dtype, order="C", copy=not (arr.flags.c_contiguous and arr.dtype == dtype))
 
 
 def _key_part(text: str) -> str:
@@ -392,11 +395,11 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
                                        f"layer, so a numpy-only loader could not rebuild it")
             if not hasattr(layer, "_init_args"):
                 raise ModelExportError(f"{_label(layer, name)}: its constructor arguments were not recorded")
-            encoder.param_shapes = [tuple(p.shape) for p in layer.params]
+            encoder.param_shapes = [tuple(p.shape) for p in _own_params(layer)]
             args = _encode_args(encoder, cls, layer._init_args)
         params = []
         shorts = set()
-        for p in layer.params:
+        for p in _own_params(layer):
             short = _key_part(str(p.name).split(".")[-1])
             base, k = short, 2
             while short in shorts:
@@ -409,7 +412,7 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
             seen_params.add(id(p))
             encoder.arrays[key] = _little_endian(p.value)
             params.append({"name": p.name, "key": key, "shape": list(p.shape), "dtype": p.value.dtype.name,
-                           "tags": sorted(layer.params[p])})
+                           "tags": sorted(p.tags)})
         spec_layers.append({"name": name, "class": class_name, "args": args,
                             "incoming": [names[id(l)] for l in _incoming(layer)],
                             "output_shape": list(layer.output_shape), "params": params})
@@ -426,6 +429,12 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
         "certification": None if certification is None else _jsonable(dict(certification)),
     }
     return spec, encoder.arrays
+
+
+def _own_params(layer: Layer) -> List[Param]:
+    """A layer's parameters including those of the sublayers it builds itself (RecurrentLayer's
+    input_to_hidden/hidden_to_hidden), in Lasagne's order: all of them are stored and restored."""
+    return list(layer.get_params())
 
 
 def _encode_args(encoder: _Encoder, cls: type, init_args: Mapping[str, Any]) -> Dict[str, Any]:
@@ -850,7 +859,7 @@ def _build(spec: Dict[str, Any], arrays: Dict[str, np.ndarray], label: str) -> A
             raise
         except Exception as exc:
             raise SpecError(label, f"{decoder.where}: cannot rebuild: {type(exc).__name__}: {exc}") from None
-        got = list(layer.params)
+        got = _own_params(layer)
         if len(wanted) != len(got):
             raise SpecError(label, f"{decoder.where}: the rebuilt layer has {len(got)} parameters, the spec lists "
                                    f"{len(wanted)}")

@@ -415,3 +415,20 @@ def test_version_2_checksum_covers_dtype_and_shape():
     assert mio._digest(a) != mio._digest(a.reshape(2, 3))
     assert mio._digest(a) != mio._digest(a.view("<i4"))
     assert mio._digest(a, 1) == mio._digest(a.view("<i4"), 1)  # what version 1 missed
+
+
+def test_sublayer_parameters_and_0d_parameters_round_trip(tmp_path):
+    """RecurrentLayer keeps W_in_to_hid/b/W_hid_to_hid in sublayers: all are stored (one input
+    feature makes W_in_to_hid the shape of hid_init, which once made it a zeros placeholder),
+    and a 0-d parameter stays 0-d."""
+    rng = np.random.RandomState(4)
+    inp = L.InputLayer((None, 5, 1), name="seq")
+    rec = L.RecurrentLayer(inp, 3, W_in_to_hid=rng.randn(1, 3), W_hid_to_hid=rng.randn(3, 3) * 0.3,
+                           b=L.init.Constant(0.7), name="rec")
+    scaled = L.ScaleLayer(rec, scales=np.array(1.5), shared_axes=(0, 1, 2), name="scale")
+    L.save(scaled, tmp_path / "m.npz")
+    loaded = L.load(tmp_path / "m.npz")
+    X = rng.randn(2, 5, 1)
+    np.testing.assert_array_equal(loaded(X), scaled(X))
+    assert [p.shape for p in L.get_all_params(loaded)] == [p.shape for p in L.get_all_params(scaled)]
+    assert mio.read_spec(tmp_path / "m.npz")["arrays"]["scale/scales"]["shape"] == []
