@@ -342,27 +342,6 @@ class NpzReader:
         return int(self._members[name].file_size)
 
     # -- one array -----------------------------------------------------------
-    def header(self, name: str, stream: Any = None) -> tuple:
-        """(dtype, shape, data offset) of member ``name`` from its .npy header, checked."""
-        import zipfile
-
-        own = stream is None
-        try:
-            stream = self._zip.open(self._members[name]) if own else stream
-            try:
-                return self._header(name, stream)
-            finally:
-                if own:
-                    stream.close()
-        except ModelFileError:
-            raise
-        except zipfile.BadZipFile as exc:
-            raise TruncatedFileError(self.label, f"array {name!r}: {exc}") from None
-        except (EOFError, OSError, ValueError, struct.error) as exc:
-            raise TruncatedFileError(self.label, f"array {name!r} is cut off or malformed: {exc}") from None
-        except Exception as exc:
-            raise BadMemberError(self.label, f"array {name!r} cannot be read: {type(exc).__name__}: {exc}") from None
-
     def _header(self, name: str, stream: Any) -> tuple:
         prefix = stream.read(8)
         if len(prefix) < 8 or prefix[:6] != _MAGIC:
