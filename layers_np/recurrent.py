@@ -25,6 +25,7 @@ from . import init, nonlinearities
 from ._record import RecordsArguments
 from .base import InputLayer, Layer, TwinError, get_all_layers, get_all_params
 from .dense import DenseLayer
+from .versions import check_semantics
 from .shapes import check_recurrent_input, check_recurrent_options, num_flat_inputs, recurrent_output_shape
 
 __all__ = ["CustomRecurrentLayer", "RecurrentLayer", "Gate", "LSTMLayer", "GRULayer"]
@@ -43,6 +44,23 @@ def _check_mask(label: str, mask: Optional[np.ndarray], batch: int, steps: int) 
     if mask.shape != (batch, steps):
         raise TwinError(f"{label}: mask must have shape (batch, time) = {(batch, steps)}, got {mask.shape}")
     return (mask != 0).T[:, :, None]
+
+
+def _mask_for(label: str, semantics: str, mask: Optional[np.ndarray], batch: int, steps: int) -> Optional[np.ndarray]:
+    """The mask as ``(time, batch, 1)``: booleans under master (select), the values under 0.1 (blend)."""
+    if semantics == "master" or mask is None:
+        return _check_mask(label, mask, batch, steps)
+    mask = np.asarray(mask)
+    if mask.shape != (batch, steps):
+        raise TwinError(f"{label}: mask must have shape (batch, time) = {(batch, steps)}, got {mask.shape}")
+    return mask.T[:, :, None]
+
+
+def _keep(mask_t: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """One masked step: master selects (boolean mask), Lasagne 0.1 blends ``new*m + old*(1-m)``."""
+    if mask_t.dtype == bool:
+        return np.where(mask_t, new, old)
+    return new * mask_t + old * (1 - mask_t)
 
 
 def _initial_state(label: str, what: str, param: Any, given: Optional[np.ndarray], shape: Tuple[int, ...]) -> np.ndarray:
@@ -155,6 +173,9 @@ class CustomRecurrentLayer(Layer):
     mask_input : Layer or None
         ``(batch, time)`` mask.
     only_return_final : bool
+    semantics : {'master', '0.1'}, keyword-only
+        The Lasagne release whose arithmetic to reproduce (``layers_np.versions``): under
+        '0.1' a masked step blends ``new * m + old * (1 - m)`` instead of selecting.
 
     Notes
     -----
@@ -166,9 +187,10 @@ class CustomRecurrentLayer(Layer):
                  nonlinearity: Optional[Callable] = nonlinearities.rectify, hid_init: Any = init.Constant(0.),
                  backwards: bool = False, learn_init: bool = False, gradient_steps: int = -1, grad_clipping: Any = 0,
                  unroll_scan: bool = False, precompute_input: bool = True, mask_input: Optional[Layer] = None,
-                 only_return_final: bool = False, **kwargs: Any) -> None:
+                 only_return_final: bool = False, *, semantics: str = "master", **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
         label = self._label()
+        self.semantics = check_semantics(label, semantics)
         try:
             check_recurrent_input(label, self.input_shape)
             check_recurrent_options(label, self.input_shape, unroll_scan, gradient_steps)
@@ -241,14 +263,14 @@ class CustomRecurrentLayer(Layer):
         mask, hid_given = _split_extra(extra_inputs, 2)
         batch, steps = input.shape[:2]
         xin = self._project_inputs(np.swapaxes(input, 0, 1))
-        mask = _check_mask(label, mask, batch, steps)
+        mask = _mask_for(label, self.semantics, mask, batch, steps)
         hid = _initial_state(label, "hid_init", self.hid_init, hid_given, (batch,) + xin.shape[2:])
         order = _steps(steps, self.backwards)
         outputs = []
         for t in order:
             new = self.nonlinearity(self._hidden_step(hid) + xin[t])
             if mask is not None:
-                new = np.where(mask[t], new, hid)
+                new = _keep(mask[t], new, hid)
             hid = new
             outputs.append(hid)
         return _finish(outputs, order, self.only_return_final)
@@ -265,7 +287,7 @@ class RecurrentLayer(CustomRecurrentLayer):
     W_hid_to_hid : array or initializer, shape ``(num_units, num_units)``
     b : array, initializer or None, shape ``(num_units,)``
     nonlinearity, hid_init, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
-    precompute_input, mask_input, only_return_final
+    precompute_input, mask_input, only_return_final, semantics
         As in :class:`CustomRecurrentLayer`.
 
     Notes
@@ -279,7 +301,7 @@ class RecurrentLayer(CustomRecurrentLayer):
                  hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
                  gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
                  precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 **kwargs: Any) -> None:
+                 *, semantics: str = "master", **kwargs: Any) -> None:
         input_shape = incoming if isinstance(incoming, tuple) else incoming.output_shape
         if len(input_shape) < 3:
             raise TwinError(f"RecurrentLayer: expected an input of shape (batch, time, features...), got {input_shape}")
@@ -299,7 +321,7 @@ class RecurrentLayer(CustomRecurrentLayer):
         super().__init__(incoming, in_to_hid, hid_to_hid, nonlinearity=nonlinearity, hid_init=hid_init,
                          backwards=backwards, learn_init=learn_init, gradient_steps=gradient_steps,
                          grad_clipping=grad_clipping, unroll_scan=unroll_scan, precompute_input=precompute_input,
-                         mask_input=mask_input, only_return_final=only_return_final, **kwargs)
+                         mask_input=mask_input, only_return_final=only_return_final, semantics=semantics, **kwargs)
 
     def _project_inputs(self, x: np.ndarray) -> np.ndarray:
         steps, batch = x.shape[:2]
@@ -421,6 +443,10 @@ class LSTMLayer(_Gated):
     backwards, learn_init, peepholes, gradient_steps, grad_clipping, unroll_scan,
     precompute_input, mask_input, only_return_final
         As in Lasagne.
+    semantics : {'master', '0.1'}, keyword-only
+        The Lasagne release whose arithmetic to reproduce (``layers_np.versions``), the one
+        extension of Lasagne's signature. '0.1': ``o_t = s_o(g_o) + w_co * c_t`` (the peephole
+        added after the nonlinearity) and masked steps blend ``new * m + old * (1 - m)``.
 
     Notes
     -----
@@ -442,8 +468,9 @@ class LSTMLayer(_Gated):
                  hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
                  peepholes: bool = True, gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
                  precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 **kwargs: Any) -> None:
+                 *, semantics: str = "master", **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
+        self.semantics = check_semantics(self._label(), semantics)
         num_inputs = self._setup(num_units, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
                                  precompute_input, only_return_final)
         self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
@@ -484,7 +511,8 @@ class LSTMLayer(_Gated):
         xin, W_hid = self._projected(input)
         steps, batch = xin.shape[:2]
         n = self.num_units
-        mask = _check_mask(label, mask, batch, steps)
+        mask = _mask_for(label, self.semantics, mask, batch, steps)
+        outgate_first = self.semantics == "0.1"  # 0.1: o = s_o(g_o) + c_t * w_co
         cell = _initial_state(label, "cell_init", self.cell_init, cell_given, (batch, n))
         hid = _initial_state(label, "hid_init", self.hid_init, hid_given, (batch, n))
         same_if = self.nonlinearity_ingate is self.nonlinearity_forgetgate
@@ -498,7 +526,7 @@ class LSTMLayer(_Gated):
         order = _steps(steps, self.backwards)
         outputs = []
         s_if, s_c, s_o = slice(0, 2 * n), slice(2 * n, 3 * n), slice(3 * n, 4 * n)
-        dot, where = np.dot, np.where
+        dot = np.dot
         with np.errstate(over="ignore"):
             # One whole-batch step per iteration, written inline (this loop is the hot path).
             for t in order:
@@ -513,12 +541,17 @@ class LSTMLayer(_Gated):
                     ingate, forgetgate = f_i(gates[:, :n]), f_f(gates[:, n:2 * n])
                 new_cell = forgetgate * cell + ingate * f_c(gates[:, s_c])
                 pre_o = gates[:, s_o]
-                if w_o is not None:
+                if w_o is None:
+                    outgate = f_o(pre_o)
+                elif outgate_first:
+                    outgate = f_o(pre_o) + new_cell * w_o
+                else:
                     pre_o += new_cell * w_o
-                new_hid = f_o(pre_o) * f_h(new_cell)
+                    outgate = f_o(pre_o)
+                new_hid = outgate * f_h(new_cell)
                 if mask is not None:
-                    new_cell = where(mask[t], new_cell, cell)
-                    new_hid = where(mask[t], new_hid, hid)
+                    new_cell = _keep(mask[t], new_cell, cell)
+                    new_hid = _keep(mask[t], new_hid, hid)
                 cell, hid = new_cell, new_hid
                 outputs.append(hid)
         return _finish(outputs, order, self.only_return_final)
@@ -539,6 +572,9 @@ class GRULayer(_Gated):
     backwards, learn_init, gradient_steps, grad_clipping, unroll_scan, precompute_input,
     mask_input, only_return_final
         As in Lasagne.
+    semantics : {'master', '0.1'}, keyword-only
+        The Lasagne release whose arithmetic to reproduce (``layers_np.versions``): under
+        '0.1' a masked step blends ``new * m + old * (1 - m)`` instead of selecting.
 
     Notes
     -----
@@ -558,8 +594,9 @@ class GRULayer(_Gated):
                  hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
                  gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
                  precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 **kwargs: Any) -> None:
+                 *, semantics: str = "master", **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
+        self.semantics = check_semantics(self._label(), semantics)
         num_inputs = self._setup(num_units, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
                                  precompute_input, only_return_final)
         (self.W_in_to_updategate, self.W_hid_to_updategate, self.b_updategate,
@@ -582,7 +619,7 @@ class GRULayer(_Gated):
         xin, W_hid = self._projected(input)
         steps, batch = xin.shape[:2]
         n = self.num_units
-        mask = _check_mask(label, mask, batch, steps)
+        mask = _mask_for(label, self.semantics, mask, batch, steps)
         hid = _initial_state(label, "hid_init", self.hid_init, hid_given, (batch, n))
         same_ru = self.nonlinearity_resetgate is self.nonlinearity_updategate
         f_r, f_u, f_c = (_fast(f) for f in (self.nonlinearity_resetgate, self.nonlinearity_updategate,
@@ -591,7 +628,7 @@ class GRULayer(_Gated):
         outputs = []
         s_r, s_u, s_c = slice(0, n), slice(n, 2 * n), slice(2 * n, 3 * n)
         s_ru = slice(0, 2 * n)
-        dot, where = np.dot, np.where
+        dot = np.dot
         with np.errstate(over="ignore"):
             # One whole-batch step per iteration, written inline (this loop is the hot path).
             for t in order:
@@ -606,7 +643,7 @@ class GRULayer(_Gated):
                 hidden_update = f_c(a[:, s_c] + resetgate * hid_input[:, s_c])
                 new = (1 - updategate) * hid + updategate * hidden_update
                 if mask is not None:
-                    new = where(mask[t], new, hid)
+                    new = _keep(mask[t], new, hid)
                 hid = new
                 outputs.append(hid)
         return _finish(outputs, order, self.only_return_final)

@@ -13,6 +13,7 @@ import numpy as np
 
 from layers_np import init
 from layers_np._record import RecordsArguments
+from layers_np.versions import check_semantics
 from layers_np.shapes import (check_recurrent_input, check_recurrent_options, num_flat_inputs,
                               recurrent_output_shape)
 
@@ -41,6 +42,13 @@ def unroll_scan(fn: Callable, sequences: Any, outputs_info: List[Any], non_seque
         output.append(list(out_))
         prev_vals = output[-1]
     return [T.stack([o[i] for o in output]) for i in range(len(output[0]))]
+
+
+def _keep(semantics: str, mask_n: Any, new: Any, old: Any) -> Any:
+    """One masked step: master selects (``switch``), Lasagne 0.1 blends ``new*m + old*(1-m)``."""
+    if semantics == "0.1":
+        return new * mask_n + old * (1 - mask_n)
+    return T.switch(mask_n, new, old)
 
 
 def _grad_clip(x: Any, clip: Any) -> Any:
@@ -72,8 +80,9 @@ class CustomRecurrentLayer(Layer):
                  nonlinearity: Optional[Callable] = nonlinearities.rectify, hid_init: Any = init.Constant(0.),
                  backwards: bool = False, learn_init: bool = False, gradient_steps: int = -1, grad_clipping: Any = 0,
                  unroll_scan: bool = False, precompute_input: bool = True, mask_input: Optional[Layer] = None,
-                 only_return_final: bool = False, **kwargs: Any) -> None:
+                 only_return_final: bool = False, *, semantics: str = "master", **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
+        self.semantics = check_semantics(type(self).__name__, semantics)
         record = self.__dict__.get("_init_args")
         if record is not None and record.get("input_to_hidden") is input_to_hidden:
             record["input_to_hidden"] = _SubNetwork(input_to_hidden)
@@ -164,7 +173,7 @@ class CustomRecurrentLayer(Layer):
 
         def step_masked(input_n, mask_n, hid_previous, *args):
             hid = step(input_n, hid_previous, *args)
-            return [T.switch(mask_n, hid, hid_previous)]
+            return [_keep(self.semantics, mask_n, hid, hid_previous)]
 
         if mask is not None:
             mask = mask.dimshuffle(1, 0, "x")
@@ -193,7 +202,7 @@ class RecurrentLayer(CustomRecurrentLayer):
                  hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
                  gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
                  precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 **kwargs: Any) -> None:
+                 *, semantics: str = "master", **kwargs: Any) -> None:
         input_shape = incoming if isinstance(incoming, tuple) else incoming.output_shape
         check_recurrent_input(type(self).__name__, input_shape)
         if "name" in kwargs and kwargs["name"] is not None:
@@ -212,7 +221,8 @@ class RecurrentLayer(CustomRecurrentLayer):
         super().__init__(incoming, in_to_hid, hid_to_hid, nonlinearity=nonlinearity, hid_init=hid_init,
                          backwards=backwards, learn_init=learn_init, gradient_steps=gradient_steps,
                          grad_clipping=grad_clipping, unroll_scan=unroll_scan, precompute_input=precompute_input,
-                         mask_input=mask_input, only_return_final=only_return_final, **kwargs)
+                         mask_input=mask_input, only_return_final=only_return_final, semantics=semantics,
+                         **kwargs)
 
     def twin_kwargs(self, kwargs: Dict[str, Any], convert: Callable[[Any], Any]) -> Dict[str, Any]:
         kwargs["W_in_to_hid"] = self.W_in_to_hid.get_value()
@@ -298,8 +308,9 @@ class LSTMLayer(_GatedBase):
                  hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
                  peepholes: bool = True, gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
                  precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 **kwargs: Any) -> None:
+                 *, semantics: str = "master", **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
+        self.semantics = check_semantics(type(self).__name__, semantics)
         self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
         self.peepholes = peepholes
         num_inputs = self._setup(num_units, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
@@ -368,15 +379,19 @@ class LSTMLayer(_GatedBase):
             forgetgate = self.nonlinearity_forgetgate(forgetgate)
             cell_input = self.nonlinearity_cell(cell_input)
             cell = forgetgate * cell_previous + ingate * cell_input
-            if self.peepholes:
-                outgate += cell * self.W_cell_to_outgate
-            outgate = self.nonlinearity_outgate(outgate)
+            if not self.peepholes:
+                outgate = self.nonlinearity_outgate(outgate)
+            elif self.semantics == "0.1":  # Lasagne 0.1: the peephole term after the nonlinearity
+                outgate = self.nonlinearity_outgate(outgate) + cell * self.W_cell_to_outgate
+            else:
+                outgate = self.nonlinearity_outgate(outgate + cell * self.W_cell_to_outgate)
             hid = outgate * self.nonlinearity(cell)
             return [cell, hid]
 
         def step_masked(input_n, mask_n, cell_previous, hid_previous, *args):
             cell, hid = step(input_n, cell_previous, hid_previous, *args)
-            return [T.switch(mask_n, cell, cell_previous), T.switch(mask_n, hid, hid_previous)]
+            return [_keep(self.semantics, mask_n, cell, cell_previous),
+                    _keep(self.semantics, mask_n, hid, hid_previous)]
 
         if mask is not None:
             sequences, step_fun = [input, mask.dimshuffle(1, 0, "x")], step_masked
@@ -403,8 +418,9 @@ class GRULayer(_GatedBase):
                  hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
                  gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
                  precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 **kwargs: Any) -> None:
+                 *, semantics: str = "master", **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
+        self.semantics = check_semantics(type(self).__name__, semantics)
         num_inputs = self._setup(num_units, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
                                  precompute_input, only_return_final)
         # Lasagne adds the update gate's parameters first, then the reset gate's.
@@ -464,7 +480,7 @@ class GRULayer(_GatedBase):
             return (1 - updategate) * hid_previous + updategate * hidden_update
 
         def step_masked(input_n, mask_n, hid_previous, *args):
-            return T.switch(mask_n, step(input_n, hid_previous, *args), hid_previous)
+            return _keep(self.semantics, mask_n, step(input_n, hid_previous, *args), hid_previous)
 
         if mask is not None:
             sequences, step_fun = [input, mask.dimshuffle(1, 0, "x")], step_masked

@@ -9,7 +9,9 @@ only steer the factories start with an underscore and are removed before the lay
 Reachable traps (SEMANTICS.md, recurrent): gate order and parameter order (distinct random
 weights per gate, compared against Theano); peephole timing (``peepholes`` drawn); masked
 steps copying state (masks of 0 and non-zero values, including values other than 1, which
-Theano's ``switch`` treats as 1); backwards re-reversal and ``only_return_final`` with
+Theano's ``switch`` treats as 1, and which Lasagne 0.1's blend ``new*m + old*(1-m)``
+interpolates: ``semantics`` drawn, which also moves 0.1's LSTM output peephole after the gate's
+nonlinearity); backwards re-reversal and ``only_return_final`` with
 ``backwards`` (both drawn independently); initial states as parameters and as layers; and
 ``precompute_input`` / ``unroll_scan`` variants.
 
@@ -114,8 +116,10 @@ class _Case:
         ins = [np.asarray(a, dtype=np.float64) for a in inputs]
         self.x = ins[0].reshape(ins[0].shape[:2] + (-1,))
         k = 1
-        self.mask = self.hid = self.cell = None
+        self.mask = self.hid = self.cell = self.mask_values = None
+        self.blend = kwargs.get("semantics", "master") == "0.1"  # Lasagne 0.1 blends masked steps
         if kwargs.get("_mask"):
+            self.mask_values = ins[k]
             self.mask = ins[k] != 0
             k += 1
         if kwargs.get("_hid"):
@@ -131,8 +135,21 @@ class _Case:
     def pop(self) -> np.ndarray:
         return self.params.pop(0)
 
-    def keep(self, t: int, new: np.ndarray, old: np.ndarray) -> np.ndarray:
-        return new if self.mask is None else np.where(self.mask[:, t, None], new, old)
+    def keep(self, t: int, new: np.ndarray, enew: np.ndarray, old: np.ndarray,
+             eold: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """A masked step's value and bound: master selects (the bound of the kept state); 0.1
+        blends ``new*m + old*(1-m)`` (the bounds scaled by |m| and |1-m|, which are exact for the
+        drawn mask values, plus a rounding of each product and of the sum)."""
+        if self.mask is None:
+            return new, enew
+        if not self.blend:
+            m = self.mask[:, t, None]
+            return np.where(m, new, old), np.where(m, enew, eold)
+        m = self.mask_values[:, t, None]
+        value = new * m + old * (1 - m)
+        err = (np.abs(m) * enew + np.abs(1 - m) * eold
+               + 2 * self.u * (np.abs(new * m) + np.abs(old * (1 - m)) + np.abs(value)))
+        return value, err
 
     def result(self, bounds: List[np.ndarray]) -> np.ndarray:
         if self.final:
@@ -154,7 +171,7 @@ def _simple_rnn_bound(c: _Case, a: np.ndarray, ea: np.ndarray, hid0: np.ndarray,
         pre = hw + a[:, t]
         epre = ehw + ea[:, t] + 2 * c.u * np.abs(pre)
         y, ey = _act(fn, pre, epre, c.u)
-        h, e = c.keep(t, y, h), c.keep(t, ey, e)
+        h, e = c.keep(t, y, ey, h, e)
         out.append(e)
     return c.result(out)
 
@@ -216,14 +233,18 @@ def lstm_bound(case, inputs, params, kwargs):
             new_c = f * cell + i * gg
             enc = (ef * np.abs(cell) + np.abs(f) * ec + ef * ec + ei * np.abs(gg) + np.abs(i) * eg_ + ei * eg_
                    + 4 * u * (np.abs(f * cell) + np.abs(i * gg)))
-            if peep is not None:
-                po, epo = po + new_c * peep[2], epo + np.abs(peep[2]) * enc + 4 * u * np.abs(new_c * peep[2])
-            o, eo = _act(fo, po, epo, u)
+            if peep is not None and c.blend:  # Lasagne 0.1: the peephole term after the nonlinearity
+                o, eo = _act(fo, po, epo, u)
+                o, eo = o + new_c * peep[2], eo + np.abs(peep[2]) * enc + 4 * u * (np.abs(new_c * peep[2]) + np.abs(o))
+            else:
+                if peep is not None:
+                    po, epo = po + new_c * peep[2], epo + np.abs(peep[2]) * enc + 4 * u * np.abs(new_c * peep[2])
+                o, eo = _act(fo, po, epo, u)
             s, es = _act(fh, new_c, enc, u)
             new_h = o * s
             enh = eo * np.abs(s) + np.abs(o) * es + eo * es + 2 * u * np.abs(new_h)
-            cell, ec = c.keep(t, new_c, cell), c.keep(t, enc, ec)
-            h, eh = c.keep(t, new_h, h), c.keep(t, enh, eh)
+            cell, ec = c.keep(t, new_c, enc, cell, ec)
+            h, eh = c.keep(t, new_h, enh, h, eh)
             out.append(eh)
         return c.result(out)
 
@@ -257,7 +278,7 @@ def gru_bound(case, inputs, params, kwargs):
             new = (1 - z) * h + z * cand
             enew = (ez * np.abs(h) + np.abs(1 - z) * eh + ez * eh + ez * np.abs(cand) + np.abs(z) * ecand + ez * ecand
                     + 4 * u * (np.abs(1 - z) + np.abs((1 - z) * h) + np.abs(z * cand)))
-            h, eh = c.keep(t, new, h), c.keep(t, enew, eh)
+            h, eh = c.keep(t, new, enew, h, eh)
             out.append(eh)
         return c.result(out)
 
@@ -341,7 +362,9 @@ def _common(draw, units: List[int], cell: bool = False, unroll: bool = True, ran
     kwargs: Dict[str, Any] = {"num_units": draw(st.sampled_from(units)),
                               "backwards": draw(st.booleans()), "only_return_final": draw(st.booleans()),
                               "precompute_input": draw(st.booleans()),
-                              "_mask": draw(st.sampled_from([True, False])), "_hid": draw(st.booleans())}
+                              "_mask": draw(st.sampled_from([True, False])), "_hid": draw(st.booleans()),
+                              # the Lasagne release reproduced (layers_np.versions): masks, LSTM peephole
+                              "semantics": draw(st.sampled_from(["master", "0.1"]))}
     if cell:
         kwargs["_cell"] = draw(st.booleans())
     batch, steps = draw(st.integers(1, 4)), draw(st.integers(1, 6))
