@@ -561,10 +561,10 @@ def _validate_spec(spec: Any, label: str) -> None:
         raise bad("'multiple_outputs' must be true or false")
     for key, info in spec["arrays"].items():
         if not isinstance(info, dict) or not isinstance(info.get("sha256"), str) or not _HEX64.match(info["sha256"]):
-            raise bad(f"array {key!r}: the spec entry needs a shape, a dtype and a sha256")
+            raise bad(f"array {key[:80]!r}: the spec entry needs a shape, a dtype and a sha256")
         problem = _shape_problem(info.get("shape"))
         if problem:
-            raise bad(f"array {key!r}: {problem}")
+            raise bad(f"array {key[:80]!r}: {problem}")
         if info.get("dtype") not in _NUMERIC_DTYPES:
             raise bad(f"array {key!r}: dtype {info.get('dtype')!r} is not one of {', '.join(_NUMERIC_DTYPES)}")
     for entry in spec["inputs"]:
@@ -628,7 +628,7 @@ def _open(source: Any, limits: Optional[Limits] = None) -> Tuple[Dict[str, Any],
         if missing:
             more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
             raise MissingArraysError(label, f"{len(missing)} array(s) listed in the spec are missing: "
-                                            f"{', '.join(missing[:5])}{more}")
+                                            f"{', '.join(m[:80] for m in missing[:5])}{more}")
         extra = sorted(present - set(listed))
         if extra:
             more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
@@ -639,7 +639,7 @@ def _open(source: Any, limits: Optional[Limits] = None) -> Tuple[Dict[str, Any],
             info = spec["arrays"][key]
             arr = reader.read(key, kinds="biuf", expect=(info["dtype"], info["shape"]))
             if _digest(arr, spec["format_version"]) != info["sha256"]:
-                raise ChecksumMismatchError(label, f"array {key!r}: sha256 mismatch (the weights were modified or "
+                raise ChecksumMismatchError(label, f"array {key[:80]!r}: sha256 mismatch (the weights were modified or "
                                                    f"corrupted)")
             arrays[key] = arr
     return spec, arrays, label

@@ -345,7 +345,7 @@ class NpzReader:
     def _header(self, name: str, stream: Any) -> tuple:
         prefix = stream.read(8)
         if len(prefix) < 8 or prefix[:6] != _MAGIC:
-            raise BadMemberError(self.label, f"member {name!r} is not a .npy array (bad magic)")
+            raise BadMemberError(self.label, f"member {name[:80]!r} is not a .npy array (bad magic)")
         major = prefix[6]
         if major == 1:
             raw = stream.read(2)
@@ -356,32 +356,32 @@ class NpzReader:
             hlen = struct.unpack("<I", raw)[0] if len(raw) == 4 else -1
             start = 12
         else:
-            raise BadMemberError(self.label, f"member {name!r} has .npy format version {major}")
+            raise BadMemberError(self.label, f"member {name[:80]!r} has .npy format version {major}")
         if hlen < 0:
-            raise TruncatedFileError(self.label, f"array {name!r} is cut off in its header")
+            raise TruncatedFileError(self.label, f"array {name[:80]!r} is cut off in its header")
         if hlen > 65535:
-            raise BadMemberError(self.label, f"array {name!r} has a {hlen}-byte .npy header (limit 65535)")
+            raise BadMemberError(self.label, f"array {name[:80]!r} has a {hlen}-byte .npy header (limit 65535)")
         raw = stream.read(hlen)
         if len(raw) < hlen:
-            raise TruncatedFileError(self.label, f"array {name!r} is cut off in its header")
+            raise TruncatedFileError(self.label, f"array {name[:80]!r} is cut off in its header")
         try:
             text = raw.decode("utf-8" if major == 3 else "latin1")
             order, kind, size, fortran, shape = _parse_header(text)
         except (UnicodeDecodeError, ValueError) as exc:
-            raise BadMemberError(self.label, f"array {name!r}: {exc}") from None
+            raise BadMemberError(self.label, f"array {name[:80]!r}: {exc}") from None
         if kind == "O":
-            raise ObjectArrayError(self.label, f"array {name!r} is an object array; loading never unpickles")
+            raise ObjectArrayError(self.label, f"array {name[:80]!r} is an object array; loading never unpickles")
         if kind not in "biufcUSV" or (kind in "biufcU" and not size):
-            raise UnsupportedArrayError(self.label, f"array {name!r} has dtype {order}{kind}{size}")
+            raise UnsupportedArrayError(self.label, f"array {name[:80]!r} has dtype {order}{kind}{size}")
         try:
             dtype = np.dtype(f"{order}{kind}{size}")
         except TypeError as exc:
-            raise UnsupportedArrayError(self.label, f"array {name!r} has dtype {order}{kind}{size}: {exc}") from None
+            raise UnsupportedArrayError(self.label, f"array {name[:80]!r} has dtype {order}{kind}{size}: {exc}") from None
         if dtype.itemsize > 1 and order != "<":
-            raise UnsupportedArrayError(self.label, f"array {name!r} has byte order {order or '='!r} ({dtype.str}); "
+            raise UnsupportedArrayError(self.label, f"array {name[:80]!r} has byte order {order or '='!r} ({dtype.str}); "
                                                     f"only little-endian arrays are read")
         if fortran and len(shape) > 1:
-            raise UnsupportedArrayError(self.label, f"array {name!r} is Fortran-ordered; only C order is read")
+            raise UnsupportedArrayError(self.label, f"array {name[:80]!r} is Fortran-ordered; only C order is read")
         return dtype, shape, start + hlen
 
     def read(self, name: str, kinds: str = "biuf", expect: Optional[tuple] = None) -> np.ndarray:
@@ -393,7 +393,7 @@ class NpzReader:
         import zipfile
 
         if name not in self._members:
-            raise ModelFileError(self.label, f"no array {name!r}")
+            raise ModelFileError(self.label, f"no array {name[:80]!r}")
         info = self._members[name]
         try:
             with self._zip.open(info) as stream:
@@ -405,16 +405,16 @@ class NpzReader:
                         what = "not numeric"
                     else:
                         what = "not accepted here"
-                    raise UnsupportedArrayError(self.label, f"array {name!r} has dtype {dtype.str} ({what})")
+                    raise UnsupportedArrayError(self.label, f"array {name[:80]!r} has dtype {dtype.str} ({what})")
                 if expect is not None and (dtype.str != np.dtype(expect[0]).str or tuple(shape) != tuple(expect[1])):
-                    raise ChecksumMismatchError(self.label, f"array {name!r} is {dtype.name}{tuple(shape)}, the spec "
+                    raise ChecksumMismatchError(self.label, f"array {name[:80]!r} is {dtype.name}{tuple(shape)}, the spec "
                                                             f"recorded {np.dtype(expect[0]).name}{tuple(expect[1])}")
                 count = 1
                 for s in shape:
                     count *= s
                 nbytes = count * dtype.itemsize
                 if offset + nbytes != info.file_size:
-                    raise TruncatedFileError(self.label, f"array {name!r}: its header declares {nbytes} bytes of data, "
+                    raise TruncatedFileError(self.label, f"array {name[:80]!r}: its header declares {nbytes} bytes of data, "
                                                          f"the member holds {info.file_size - offset}")
                 arr = np.empty(count, dtype=dtype)
                 view = memoryview(arr.reshape(-1).view(np.uint8)) if nbytes else memoryview(b"")
@@ -422,21 +422,21 @@ class NpzReader:
                 while pos < nbytes:
                     chunk = stream.read(min(_CHUNK, nbytes - pos))
                     if not chunk:
-                        raise TruncatedFileError(self.label, f"array {name!r} is cut off ({pos} of {nbytes} bytes)")
+                        raise TruncatedFileError(self.label, f"array {name[:80]!r} is cut off ({pos} of {nbytes} bytes)")
                     view[pos:pos + len(chunk)] = chunk
                     pos += len(chunk)
                 if stream.read(1):
-                    raise TruncatedFileError(self.label, f"array {name!r} has trailing bytes")
+                    raise TruncatedFileError(self.label, f"array {name[:80]!r} has trailing bytes")
         except ModelFileError:
             raise
         except zipfile.BadZipFile as exc:
             if "CRC" in str(exc):
-                raise ChecksumMismatchError(self.label, f"array {name!r} is corrupted (zip CRC check failed)") from None
-            raise TruncatedFileError(self.label, f"array {name!r}: {exc}") from None
+                raise ChecksumMismatchError(self.label, f"array {name[:80]!r} is corrupted (zip CRC check failed)") from None
+            raise TruncatedFileError(self.label, f"array {name[:80]!r}: {exc}") from None
         except (EOFError, OSError, ValueError, struct.error) as exc:
-            raise TruncatedFileError(self.label, f"array {name!r} is cut off or malformed: {exc}") from None
+            raise TruncatedFileError(self.label, f"array {name[:80]!r} is cut off or malformed: {exc}") from None
         except Exception as exc:  # e.g. NotImplementedError for zip features the flags check missed
-            raise BadMemberError(self.label, f"array {name!r} cannot be read: {type(exc).__name__}: {exc}") from None
+            raise BadMemberError(self.label, f"array {name[:80]!r} cannot be read: {type(exc).__name__}: {exc}") from None
         return arr.reshape(shape)
 
     def close(self) -> None:
