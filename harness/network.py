@@ -313,9 +313,10 @@ class _Checker:
     def _alone(self, i: int, arrays: Mapping[int, Any]) -> Any:
         """Twin layer ``i`` on ``arrays`` for its inputs; an exception is returned, not raised.
 
-        Calls the layer's ``get_output_for`` as ``layers_np.get_output`` does for one layer.
+        Runs the layer through ``layers_np.get_output`` with its incoming layers' values given,
+        so the certified computation is the planned kernel a deployed model runs.
         """
-        from layers_np import MergeLayer
+        from layers_np import get_output
 
         values = []
         for j in self.incoming[i]:
@@ -323,16 +324,10 @@ class _Checker:
                 return arrays[j]
             values.append(arrays[j])
         layer = self.np_layers[i]
-        by_id = dict(zip([id(l) for l in _incoming_layers(layer)], values))
+        given = dict(zip(_incoming_layers(layer), values))
         try:
             with np.errstate(all="ignore"):  # overflow to inf is compared, not warned about
-                if isinstance(layer, MergeLayer):
-                    return layer.get_output_for([by_id[id(l)] for l in layer.input_layers])
-                extra = getattr(layer, "extra_input_layers", None)
-                if extra:
-                    return layer.get_output_for(by_id[id(layer.input_layer)],
-                                                extra_inputs=[None if e is None else by_id[id(e)] for e in extra])
-                return layer.get_output_for(by_id[id(layer.input_layer)])
+                return get_output(layer, given)
         except Exception as exc:
             return exc
 

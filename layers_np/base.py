@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 import numpy as np
 
+from . import _plan
 from ._record import RecordsArguments
 from ._graph import get_all_layers, incoming_layers as _incoming
 from .init import as_array
@@ -205,12 +206,20 @@ def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = Non
     ``inputs`` is an array (for the single InputLayer) or a mapping from InputLayer
     (or any layer, whose output is then taken as given) to array.
 
+    Returns arrays the caller owns: never an internal buffer or a view of one, nor the
+    caller's input array itself.
+
     Notes
     -----
     The evaluation order (a topological sort of the layers below the targets) is
     computed once per set of targets and input layers and cached on the first target;
     the cached plan records every layer's incoming layers and is rebuilt when any of
-    them changes, so rewiring a network is picked up on the next call.
+    them changes, so rewiring a network is picked up on the next call. Each plan keeps
+    one compiled runtime per input signature (shapes, dtypes, contiguity, keyword
+    arguments) and thread, see :mod:`layers_np._plan`: the first call with a signature
+    builds the runtime while evaluating every layer once (with the same kernels later
+    calls run), later calls only run its kernels. A runtime is rebuilt when a parameter's
+    value is replaced.
     """
     many = isinstance(layer_or_layers, (list, tuple))
     targets = list(layer_or_layers) if many else [layer_or_layers]
@@ -220,6 +229,44 @@ def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = Non
         given: Dict[int, Any] = {id(l): v for l, v in inputs.items()}
     else:
         given = {id(plan.input_layer): inputs}
+    key: Any = None
+    arrays: List[Any] = []
+    if plan.complete:
+        try:
+            kw_key = tuple(sorted(kwargs.items())) if kwargs else ()
+            hash(kw_key)
+        except TypeError:
+            kw_key = None
+        if kw_key is not None:
+            for l, kind in plan.given_steps:
+                value = given[id(l)]
+                value = l.check_input(value) if kind == _INPUT else value
+                if not isinstance(value, np.ndarray):
+                    arrays = []
+                    break
+                arrays.append(value)
+            else:
+                key = (tuple((a.shape, a.dtype.str, a.flags.c_contiguous) for a in arrays), kw_key,
+                       _plan.thread_key())
+                runtime = plan.runtimes.get(key)
+                if runtime is not None and runtime.valid():
+                    result = runtime.run(arrays)
+                    return result if many else result[0]
+    if key is not None:
+        runtime, result = _plan.build_runtime(plan.steps, (_INPUT, _MERGE, _EXTRA, _SINGLE), targets,
+                                              [l for l, _ in plan.given_steps], arrays, kwargs)
+        if len(plan.runtimes) >= 8:  # bounded: many shapes (e.g. fuzzing) do not pile up buffers
+            plan.runtimes.clear()
+        plan.runtimes[key] = runtime
+        return result if many else result[0]
+    outputs = _evaluate(plan, given, kwargs)
+    result = [outputs[id(t)] for t in targets]
+    return result if many else result[0]
+
+
+def _evaluate(plan: "_Plan", given: Dict[int, Any], kwargs: Dict[str, Any]) -> Dict[int, Any]:
+    """Every layer's ``get_output_for`` in the plan's order: the unplanned evaluation (inputs
+    that are not arrays, unhashable keyword arguments, a missing input)."""
     outputs: Dict[int, Any] = {}
     for l, kind in plan.steps:
         if id(l) in given:
@@ -235,8 +282,7 @@ def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = Non
             outputs[id(l)] = l.get_output_for(outputs[id(l.input_layer)], **kwargs_l)
         else:
             outputs[id(l)] = l.get_output_for(outputs[id(l.input_layer)], **kwargs)
-    result = [outputs[id(t)] for t in targets]
-    return result if many else result[0]
+    return outputs
 
 
 _INPUT, _MERGE, _EXTRA, _SINGLE = range(4)
@@ -253,7 +299,8 @@ def _links(layer: Any) -> Tuple[Any, ...]:
 class _Plan:
     """A cached evaluation order of :func:`get_output` (see its Notes)."""
 
-    __slots__ = ("targets", "given", "layers", "links", "steps", "input_layer")
+    __slots__ = ("targets", "given", "layers", "links", "steps", "input_layer", "given_steps", "complete",
+                 "runtimes")
 
     def valid_for(self, targets: List[Any], given: Optional[List[Any]]) -> bool:
         if len(targets) != len(self.targets) or any(a is not b for a, b in zip(targets, self.targets)):
@@ -304,6 +351,11 @@ def _get_plan(targets: List[Any], given: Optional[List[Any]]) -> _Plan:
     plan.links = [_links(l) for l in all_layers]
     plan.steps = steps
     plan.input_layer = input_layer
+    given_ids = {id(input_layer)} if given is None else {id(g) for g in given}
+    plan.given_steps = [(l, kind) for l, kind in steps if id(l) in given_ids]
+    # every InputLayer has a value (otherwise the unplanned path reports the missing one)
+    plan.complete = all(kind != _INPUT or id(l) in given_ids for l, kind in steps)
+    plan.runtimes = {}
     if targets and hasattr(targets[0], "__dict__"):
         cache = targets[0].__dict__.setdefault("_get_output_plans", {})
         if len(cache) > 32:

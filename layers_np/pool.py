@@ -294,7 +294,8 @@ class GlobalPoolLayer(Layer):
     def get_output_for(self, input, **kwargs):
         if input.ndim < 3:
             raise TwinError(f"{self._label()}: expected an input with at least 3 dimensions, got shape {input.shape}")
-        return self.pool_function(input.reshape(input.shape[:2] + (-1,)), axis=2)
+        # explicit size: ``-1`` is ambiguous for an empty batch
+        return self.pool_function(input.reshape(input.shape[:2] + (math.prod(input.shape[2:]),)), axis=2)
 
 
 class SpatialPyramidPoolingLayer(Layer):
@@ -345,7 +346,8 @@ class SpatialPyramidPoolingLayer(Layer):
                         h0, h1 = math.floor(q(row / n) * h), math.ceil(q((row + 1) / n) * h)
                         w0, w1 = math.floor(q(col / n) * w), math.ceil(q((col + 1) / n) * w)
                         region = input[:, :, h0:h1, w0:w1]
-                        pools.append(fn(region.reshape(region.shape[:2] + (-1,)), axis=2)[:, :, None])
+                        flat = region.reshape(region.shape[:2] + (math.prod(region.shape[2:]),))
+                        pools.append(fn(flat, axis=2)[:, :, None])
             else:
                 ws = ((h + p - 1) // p, (w + p - 1) // p)
                 st = (h // p, w // p)
@@ -353,5 +355,5 @@ class SpatialPyramidPoolingLayer(Layer):
                     raise TwinError(f"{self._label()}: implementation 'fast' needs spatial sizes >= pool_dims, "
                                     f"got {(h, w)} for pool_dim {p}")
                 pooled = pool_nd(input, ws, st, (0, 0), True, self.mode)
-                pools.append(pooled.reshape(pooled.shape[:2] + (-1,)))
+                pools.append(pooled.reshape(pooled.shape[:2] + (math.prod(pooled.shape[2:]),)))
         return np.concatenate(pools, axis=2)

@@ -122,8 +122,18 @@ def _steps(n: int, backwards: bool) -> range:
     return range(n - 1, -1, -1) if backwards else range(n)
 
 
-def _finish(outputs: List[np.ndarray], order: range, only_return_final: bool) -> np.ndarray:
-    """Stack step outputs in time order (undoing the backwards order), or return the last processed one."""
+def _finish(outputs: List[np.ndarray], order: range, only_return_final: bool, label: str = "",
+            state: Optional[np.ndarray] = None) -> np.ndarray:
+    """Stack step outputs in time order (undoing the backwards order), or return the last processed one.
+
+    A sequence of length 0 gives ``(batch, 0) + state shape`` (``state`` is the initial state,
+    which has that shape); with ``only_return_final`` there is no last step, an error as in
+    Theano (whose scan refuses 0 steps there).
+    """
+    if not outputs:
+        if only_return_final:
+            raise TwinError(f"{label}: only_return_final needs a sequence of at least one time step, got 0")
+        return np.empty((state.shape[0], 0) + state.shape[1:], dtype=state.dtype)
     if only_return_final:
         return outputs[-1]
     if order.step < 0:
@@ -251,6 +261,9 @@ class CustomRecurrentLayer(Layer):
         if first is None or first == steps * batch:
             flat = self._i2h(x.reshape((steps * batch,) + x.shape[2:]))
             return flat.reshape((steps, batch) + flat.shape[1:])
+        if steps == 0:  # no step to evaluate f_i on: its output for no rows gives the hidden shape
+            flat = self._i2h(x.reshape((0,) + x.shape[2:]))
+            return flat.reshape((0, batch) + flat.shape[1:])
         return np.stack([self._i2h(x[t]) for t in range(steps)])
 
     def _hidden_step(self, h: np.ndarray) -> np.ndarray:
@@ -273,7 +286,7 @@ class CustomRecurrentLayer(Layer):
                 new = _keep(mask[t], new, hid)
             hid = new
             outputs.append(hid)
-        return _finish(outputs, order, self.only_return_final)
+        return _finish(outputs, order, self.only_return_final, label, hid)
 
 
 class RecurrentLayer(CustomRecurrentLayer):
@@ -326,7 +339,8 @@ class RecurrentLayer(CustomRecurrentLayer):
     def _project_inputs(self, x: np.ndarray) -> np.ndarray:
         steps, batch = x.shape[:2]
         W = self.W_in_to_hid.value
-        out = (x.reshape(steps * batch, -1) @ W).reshape(steps, batch, W.shape[1])
+        # explicit sizes: ``-1`` is ambiguous when the batch or the sequence is empty
+        out = (x.reshape(steps * batch, W.shape[0]) @ W).reshape(steps, batch, W.shape[1])
         if self.b is not None:
             out = out + self.b.value
         return out
@@ -421,7 +435,8 @@ class _Gated(Layer):
                             f"got {input.shape}")
         batch, steps = input.shape[:2]
         W_in, W_hid, b = self._stacked()
-        x = np.swapaxes(input.reshape(batch, steps, -1), 0, 1).reshape(steps * batch, -1)
+        k = W_in.shape[0]  # explicit sizes: ``-1`` is ambiguous when the batch or the sequence is empty
+        x = np.swapaxes(input.reshape(batch, steps, k), 0, 1).reshape(steps * batch, k)
         return (x @ W_in).reshape(steps, batch, W_in.shape[1]) + b, W_hid
 
 
@@ -554,7 +569,7 @@ class LSTMLayer(_Gated):
                     new_hid = _keep(mask[t], new_hid, hid)
                 cell, hid = new_cell, new_hid
                 outputs.append(hid)
-        return _finish(outputs, order, self.only_return_final)
+        return _finish(outputs, order, self.only_return_final, label, hid)
 
 
 class GRULayer(_Gated):
@@ -646,4 +661,4 @@ class GRULayer(_Gated):
                     new = _keep(mask[t], new, hid)
                 hid = new
                 outputs.append(hid)
-        return _finish(outputs, order, self.only_return_final)
+        return _finish(outputs, order, self.only_return_final, label, hid)

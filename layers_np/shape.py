@@ -5,6 +5,7 @@ output equals Theano's bit for bit.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, List, Sequence, Union
 
 import numpy as np
@@ -54,7 +55,8 @@ class FlattenLayer(Layer):
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         if self.outdim > 1 and input.ndim < self.outdim:
             raise TwinError(f"{self._label()}: cannot flatten a {input.ndim}-dimensional input to {self.outdim} dimensions")
-        return np.reshape(input, input.shape[:self.outdim - 1] + (-1,))
+        # explicit size: ``-1`` is ambiguous for an empty batch
+        return np.reshape(input, input.shape[:self.outdim - 1] + (math.prod(input.shape[self.outdim - 1:]),))
 
 
 flatten = FlattenLayer

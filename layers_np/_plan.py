@@ -1,0 +1,844 @@
+"""The planned runtime: how ``get_output`` (and so ``layer(X)`` and loaded models) executes.
+
+A network is walked once per (output layers, given layers, input shapes, dtypes, C-contiguity,
+keyword arguments, thread); that walk (a *trace*, the plain ``get_output_for`` of every layer)
+gives each layer's concrete input and output shapes and dtypes, and a *runtime* is built
+from it: for every layer a kernel that writes into buffers allocated once, with every
+reshaped, flipped or stacked weight, broadcast bias and patch view precomputed. A call is
+then a flat list of kernel calls. Layers without a planned kernel (any class not listed in
+:data:`_BUILDERS`, subclasses included, and unusual options) run their ``get_output_for`` as
+before.
+
+Kernels are chosen for speed within each op's certified error bound, not for bit-identity
+with Theano's C code (no zoo model's output was bit-identical to Theano's anyway):
+
+* convolutions: one GEMM over the patches of many batch items ("folded batch", chunked so
+  the patch buffer stays under :data:`CHUNK_BYTES`) instead of one GEMM per item; the
+  products are summed in a different order than CorrMM's, inside the forward error bound
+  ``2 gamma_K sum |x||w|`` the harness certifies against;
+* float32 ``tanh``/``exp``/sigmoid/softmax are computed in float32 (numpy's SIMD functions,
+  1-2 ulp from correctly rounded) instead of a float64 round trip;
+* ``rectify`` is ``maximum(x, 0)`` in place (the same value as Theano's ``0.5 * (x + |x|)``
+  for every finite ``|x| <= max/2``; Theano's formula overflows to inf above that and gives
+  NaN for ``-inf``);
+* bias and activation are applied in place in the layer's own buffer; recurrent layers
+  project the input of all steps with one GEMM and run each step in preallocated gate
+  buffers.
+
+Ownership and threads: internal buffers belong to the runtime and are reused by the next
+call; the arrays returned for the requested layers are always freshly allocated (never a
+buffer or a view of one, nor of the caller's input). A runtime is used by one thread only:
+the cache key includes the thread, so concurrent calls from several threads each get their
+own runtime (and buffers). Parameters are read when a runtime is built; it is rebuilt when
+any ``Param.value`` is replaced (``set_value``, ``set_all_param_values``, loading) or the
+network is rewired. Writing into a weight array in place is not seen (as with Theano's
+``get_value()``, which returns a copy).
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["CHUNK_BYTES", "Runtime", "build_runtime", "blas_threads", "set_blas_threads"]
+
+#: Upper bound (bytes) of the patch (im2col) buffer of one chunk of a folded convolution.
+CHUNK_BYTES = 4 * 2 ** 20
+
+Kernel = Callable[..., np.ndarray]
+_CHECK = 2
+
+
+# ---------------------------------------------------------------------------
+# BLAS threads
+# ---------------------------------------------------------------------------
+_BLAS: Dict[str, Any] = {}
+
+
+def _blas_handles() -> Tuple[Optional[Callable], Optional[Callable]]:
+    """(set, get) thread-count functions of the OpenBLAS numpy loaded, via ctypes, or (None, None).
+
+    The library is found in ``/proc/self/maps`` (Linux; elsewhere nothing is done) under the
+    names numpy's wheels use (``openblas_*``, scipy-openblas' ``scipy_openblas_*64_``...).
+    """
+    if "handles" in _BLAS:
+        return _BLAS["handles"]
+    handles: Tuple[Optional[Callable], Optional[Callable]] = (None, None)
+    try:
+        import ctypes
+
+        paths = []
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.rsplit(" ", 1)[-1].strip()
+                if "openblas" in os.path.basename(path).lower() and path not in paths:
+                    paths.append(path)
+        for path in paths:
+            lib = ctypes.CDLL(path)
+            for prefix, suffix in (("", ""), ("scipy_", "64_"), ("scipy_", ""), ("", "64_")):
+                setter = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                getter = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                if setter is not None and getter is not None:
+                    setter.argtypes, setter.restype = [ctypes.c_int], None
+                    getter.argtypes, getter.restype = [], ctypes.c_int
+                    handles = (setter, getter)
+                    break
+            if handles[0] is not None:
+                break
+    except Exception:  # no /proc, no ctypes, another BLAS: leave the threads alone
+        handles = (None, None)
+    _BLAS["handles"] = handles
+    return handles
+
+
+def blas_threads() -> Optional[int]:
+    """Threads numpy's OpenBLAS uses now, or None when it cannot be asked (another BLAS)."""
+    getter = _blas_handles()[1]
+    return None if getter is None else int(getter())
+
+
+def set_blas_threads(n: Optional[int] = None) -> Optional[int]:
+    """Set numpy's OpenBLAS thread count (process-wide); returns the count now in effect or None.
+
+    ``n=None`` takes ``LAYERS_NP_BLAS_THREADS`` from the environment, else 1: on the 2-core
+    machine of the benchmarks a second OpenBLAS thread never made these small GEMMs faster
+    and OpenBLAS 0.3.31 on 2 threads made vgg_small 30x slower at batch 1. The runtime calls
+    this once, when it builds its first plan, unless ``LAYERS_NP_BLAS_THREADS=keep``. A BLAS
+    without ``openblas_set_num_threads`` is left alone (returns None).
+    """
+    setter, getter = _blas_handles()
+    if setter is None or getter is None:
+        return None
+    if n is None:
+        env = os.environ.get("LAYERS_NP_BLAS_THREADS", "").strip()
+        if env.lower() == "keep":
+            return int(getter())
+        n = int(env) if env.isdigit() and int(env) > 0 else 1
+    setter(int(n))
+    return int(getter())
+
+
+def _blas_once() -> None:
+    if "set" not in _BLAS:
+        _BLAS["set"] = set_blas_threads()
+
+
+# ---------------------------------------------------------------------------
+# elementwise kernels (in place)
+# ---------------------------------------------------------------------------
+def _inplace_activation(fn: Any, dtype: np.dtype) -> Optional[Callable[[np.ndarray], None]]:
+    """An in-place version of the nonlinearity ``fn`` for arrays of ``dtype``, or None."""
+    from . import nonlinearities as nl
+
+    if dtype.kind != "f":
+        return None
+    if fn is nl.identity or fn is nl.linear:
+        return lambda x: None
+    if fn is nl.rectify:
+        zero = np.zeros((), dtype)
+        return lambda x: np.maximum(x, zero, out=x)
+    if fn is nl.tanh:
+        return lambda x: np.tanh(x, out=x)
+    if fn is nl.sigmoid:
+        one = np.ones((), dtype)
+
+        def sigmoid(x: np.ndarray) -> None:
+            np.negative(x, out=x)
+            np.exp(x, out=x)
+            np.add(x, one, out=x)
+            np.reciprocal(x, out=x)
+        return sigmoid
+    if fn is nl.softmax:
+        def softmax(x: np.ndarray) -> None:
+            if x.ndim == 0 or x.shape[-1] == 0 or x.size == 0:
+                return
+            np.subtract(x, x.max(axis=-1, keepdims=True), out=x)
+            np.exp(x, out=x)
+            # 1 / sum rounded to the dtype, then one multiply per element (Theano's order)
+            np.multiply(x, np.reciprocal(x.sum(axis=-1, keepdims=True)), out=x)
+        return softmax
+    return None
+
+
+def _apply_activation(fn: Any, dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
+    """``x -> fn(x)`` that may overwrite ``x`` (an array the kernel owns)."""
+    inplace = _inplace_activation(fn, dtype)
+    if inplace is not None:
+        def run(x: np.ndarray) -> np.ndarray:
+            inplace(x)
+            return x
+        return run
+    return fn
+
+
+# ---------------------------------------------------------------------------
+# per-class kernel builders
+# ---------------------------------------------------------------------------
+class _Out:
+    """Shape and dtype of a kernel's output, worked out by its builder from the inputs."""
+
+    __slots__ = ("shape", "dtype", "ndim")
+
+    def __init__(self, shape: Sequence[int], dtype: Any) -> None:
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+
+class _Alloc:
+    """Where a kernel puts its output: one buffer reused by every call, or (for the requested
+    layers, which the caller owns) a fresh array per call."""
+
+    __slots__ = ("fresh", "buffers")
+
+    def __init__(self, fresh: bool) -> None:
+        self.fresh = fresh
+        self.buffers: List[np.ndarray] = []
+
+    def output(self, shape: Tuple[int, ...], dtype: Any) -> Callable[[], np.ndarray]:
+        if self.fresh:
+            return lambda: np.empty(shape, dtype)
+        buf = np.empty(shape, dtype)
+        self.buffers.append(buf)
+        return lambda: buf
+
+    def scratch(self, shape: Tuple[int, ...], dtype: Any, fill: Optional[float] = None) -> np.ndarray:
+        buf = np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
+        self.buffers.append(buf)
+        return buf
+
+
+def _dense(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    x = ins[0]
+    W = layer.W.value
+    if x.dtype != W.dtype or W.dtype.kind != "f" or x.ndim < 1:
+        return None
+    K, U = W.shape
+    lead_n = layer.num_leading_axes if layer.num_leading_axes >= 0 else layer.num_leading_axes + x.ndim
+    if not 0 <= lead_n < x.ndim or math.prod(x.shape[lead_n:]) != K:
+        return None  # get_output_for reports it
+    out = _Out(x.shape[:lead_n] + (U,), W.dtype)
+    M = math.prod(out.shape[:-1])
+    b = None if layer.b is None else layer.b.value
+    if b is not None and b.dtype != W.dtype:
+        return None
+    act = _apply_activation(layer.nonlinearity, W.dtype)
+    get = alloc.output(out.shape, out.dtype)
+    shape2 = (M, K)
+
+    def dense(x: np.ndarray) -> np.ndarray:
+        o = get()
+        o2 = o.reshape(M, U)
+        np.matmul(x.reshape(shape2), W, out=o2)
+        if b is not None:
+            np.add(o2, b, out=o2)
+        return act(o)
+    return dense
+
+
+def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    from . import conv as C
+    from .shapes.conv import conv_pad_amounts, theano_border_mode
+
+    default = {C.Conv1DLayer: C.conv1d_mc0, C.Conv2DLayer: C.conv2d, C.Conv3DLayer: C.conv3d}[type(layer)]
+    x = ins[0]
+    W = layer.W.value
+    if (getattr(layer, "convolution", None) is not default or layer.num_groups != 1
+            or x.dtype != W.dtype or W.dtype.kind != "f" or x.ndim != layer.n + 2 or x.shape[1] != W.shape[1]):
+        return None
+    nd = layer.n
+    N, Cin = x.shape[:2]
+    S = x.shape[2:]
+    F = W.shape[0]
+    K = tuple(W.shape[2:])
+    stride = tuple(layer.stride)
+    pads = conv_pad_amounts(theano_border_mode(layer.pad), K, (1,) * nd)
+    O = tuple((S[i] + pads[i][0] + pads[i][1] - K[i]) // stride[i] + 1 for i in range(nd))
+    if any(o <= 0 for o in O) or N == 0:
+        return None
+    out = _Out((N, F) + O, W.dtype)
+    Wf = W[(Ellipsis,) + (slice(None, None, -1),) * nd] if layer.flip_filters else W
+    KK, P = math.prod(K), math.prod(O)
+    CK = Cin * KK
+    W2 = np.ascontiguousarray(Wf.reshape(F, CK))
+    b = None if layer.b is None else layer.b.value
+    if b is not None:
+        if b.dtype != W.dtype:
+            return None
+        if layer.untie_biases and b.shape != (F,) + O:
+            return None
+        bcol = b.reshape(F, P) if layer.untie_biases else b.reshape(F, 1)
+    act = _apply_activation(layer.nonlinearity, W.dtype)
+    get = alloc.output(out.shape, out.dtype)
+    dtype = W.dtype
+    item = dtype.itemsize
+    padded = tuple(S[i] + pads[i][0] + pads[i][1] for i in range(nd))
+    any_pad = any(lo or hi for lo, hi in pads)
+    if any_pad:
+        xp = alloc.scratch((N, Cin) + padded, dtype, fill=0.0)  # borders stay zero
+        interior = xp[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for (lo, _), s in zip(pads, S))]
+    pointwise = KK == 1 and not any_pad and all(s == 1 for s in stride)
+    if pointwise and N == 1:
+        # a 1x1 convolution of one item: the input itself is the patch matrix
+        def conv_1x1(x: np.ndarray) -> np.ndarray:
+            o = get()
+            o2 = o.reshape(F, P)
+            np.matmul(W2, x.reshape(Cin, P), out=o2)
+            if b is not None:
+                np.add(o2, bcol, out=o2)
+            return act(o)
+        return conv_1x1
+    nb = int(max(1, min(N, CHUNK_BYTES // max(CK * P * item, 1))))
+    chunks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
+    cols = alloc.scratch((CK, nb * P), dtype)
+    gemm = alloc.scratch((F, nb * P), dtype) if nb > 1 else None
+
+    def patch_view(src: np.ndarray, n0: int, m: int) -> np.ndarray:
+        """(C, *K, m, *O) view of the patches of items n0..n0+m of the C-contiguous ``src``."""
+        st = src.strides
+        shape = (Cin,) + K + (m,) + O
+        strides = (st[1],) + tuple(st[2 + i] for i in range(nd)) + (st[0],) + \
+            tuple(st[2 + i] * stride[i] for i in range(nd))
+        return np.ndarray(shape, dtype, buffer=src, offset=n0 * st[0], strides=strides)
+
+    targets = {}
+    for n0, n1 in chunks:
+        m = n1 - n0
+        targets[m] = cols[:, :m * P].reshape((Cin,) + K + (m,) + O)
+    pre_views = [patch_view(xp, n0, n1 - n0) for n0, n1 in chunks] if any_pad else None
+
+    def conv(x: np.ndarray) -> np.ndarray:
+        o = get()
+        if any_pad:
+            np.copyto(interior, x)
+            views = pre_views
+        else:
+            src = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+            views = [patch_view(src, n0, n1 - n0) for n0, n1 in chunks]
+        for (n0, n1), view in zip(chunks, views):
+            m = n1 - n0
+            c = cols[:, :m * P]
+            np.copyto(targets[m], view)
+            if m == 1:
+                o2 = o[n0].reshape(F, P)
+                np.matmul(W2, c, out=o2)
+                if b is not None:
+                    np.add(o2, bcol, out=o2)
+            else:
+                g = gemm[:, :m * P]
+                np.matmul(W2, c, out=g)
+                # (F, m, P) -> (m, F, P) with the bias added in the same pass
+                gT = g.reshape(F, m, P).transpose(1, 0, 2)
+                o3 = o[n0:n1].reshape(m, F, P)
+                if b is not None:
+                    np.add(gT, bcol, out=o3)
+                else:
+                    np.copyto(o3, gT)
+        return act(o)
+    return conv
+
+
+def _pool(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    x = ins[0]
+    nd = layer._n
+    if layer.mode != "max" or not layer.ignore_border or x.dtype.kind != "f" or x.ndim != nd + 2 or x.size == 0:
+        return None
+    from .shapes.pool import theano_pool_length
+
+    ws, st, pad = tuple(layer.pool_size), tuple(layer.stride), tuple(layer.pad)
+    S = x.shape[2:]
+    O = tuple(theano_pool_length(S[i], ws[i], st[i], pad[i], True) for i in range(nd))
+    if any(o <= 0 for o in O) or any(p >= w for p, w in zip(pad, ws)):
+        return None
+    out = _Out(x.shape[:2] + O, x.dtype)
+    get = alloc.output(out.shape, out.dtype)
+    any_pad = any(pad)
+    if any_pad:
+        need = tuple(max(S[i] + 2 * pad[i], (O[i] - 1) * st[i] + ws[i]) for i in range(nd))
+        xp = alloc.scratch(x.shape[:2] + need, x.dtype, fill=-np.inf)
+        interior = xp[(slice(None), slice(None)) + tuple(slice(pad[i], pad[i] + S[i]) for i in range(nd))]
+    lead = (slice(None), slice(None))
+    if nd == 1 and O[0] == 1 and ws[0] >= 8:
+        # one window over the whole (used part of the) axis: a single max reduction
+        w = ws[0]
+
+        def pool_all(x: np.ndarray) -> np.ndarray:
+            o = get()
+            if any_pad:
+                np.copyto(interior, x)
+                x = xp
+            np.max(x[..., :w], axis=-1, keepdims=True, out=o)
+            return o
+        return pool_all
+    # max is exact: reduce axis by axis (last first), each window offset one ufunc call
+    stages = []
+    shape = xp.shape if any_pad else x.shape
+    for i in reversed(range(nd)):
+        axis = 2 + i
+        new_shape = shape[:axis] + (O[i],) + shape[axis + 1:]
+        buf = get if i == 0 else None
+        stages.append((axis, i, new_shape, buf))
+        shape = new_shape
+    scratch = {}
+    for axis, i, new_shape, buf in stages:
+        if buf is None:
+            scratch[i] = alloc.scratch(new_shape, x.dtype)
+
+    def pool(x: np.ndarray) -> np.ndarray:
+        if any_pad:
+            np.copyto(interior, x)
+            x = xp
+        acc = x
+        for axis, i, new_shape, buf in stages:
+            r = buf() if buf is not None else scratch[i]
+            pre = (slice(None),) * axis
+            span = (O[i] - 1) * st[i] + 1
+            np.copyto(r, acc[pre + (slice(0, span, st[i]),)])
+            for k in range(1, ws[i]):
+                np.maximum(r, acc[pre + (slice(k, k + span, st[i]),)], out=r)
+            acc = r
+        return acc
+    return pool
+
+
+def _batchnorm(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    x = ins[0]
+    params = [layer.mean, layer.inv_std] + [p for p in (layer.gamma, layer.beta) if p is not None]
+    if x.dtype.kind != "f" or any(p.value.dtype != x.dtype for p in params) or x.ndim != len(layer.input_shape):
+        return None
+    if tuple(s for a, s in enumerate(x.shape) if a not in layer.axes) != layer.mean.value.shape:
+        return None
+    out = _Out(x.shape, x.dtype)
+    mean = layer._broadcast(layer.mean.value, x.ndim)
+    inv_std = layer._broadcast(layer.inv_std.value, x.ndim)
+    gamma = None if layer.gamma is None else layer._broadcast(layer.gamma.value, x.ndim)
+    beta = None if layer.beta is None else layer._broadcast(layer.beta.value, x.ndim)
+    get = alloc.output(out.shape, out.dtype)
+
+    def batchnorm(x: np.ndarray) -> np.ndarray:
+        # Theano's order, ((x - mean) * gamma) * inv_std + beta: the same bits as get_output_for
+        o = get()
+        np.subtract(x, mean, out=o)
+        if gamma is not None:
+            np.multiply(o, gamma, out=o)
+        np.multiply(o, inv_std, out=o)
+        if beta is not None:
+            np.add(o, beta, out=o)
+        return o
+    return batchnorm
+
+
+def _nonlinearity(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    x = ins[0]
+    inplace = _inplace_activation(layer.nonlinearity, x.dtype)
+    if inplace is None:
+        return None
+    out = _Out(x.shape, x.dtype)
+    get = alloc.output(out.shape, out.dtype)
+    from . import nonlinearities as nl
+
+    if layer.nonlinearity is nl.rectify:
+        zero = np.zeros((), x.dtype)
+
+        def relu(x: np.ndarray) -> np.ndarray:
+            o = get()
+            np.maximum(x, zero, out=o)
+            return o
+        return relu
+
+    def nonlinearity(x: np.ndarray) -> np.ndarray:
+        o = get()
+        np.copyto(o, x)
+        inplace(o)
+        return o
+    return nonlinearity
+
+
+def _elemwise_sum(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    if (getattr(layer, "cropping", None) is not None or any(c != 1 for c in layer.coeffs)
+            or any(a.shape != ins[0].shape or a.dtype != ins[0].dtype for a in ins) or ins[0].dtype.kind != "f"):
+        return None
+    out = _Out(ins[0].shape, ins[0].dtype)
+    get = alloc.output(out.shape, out.dtype)
+
+    def elemwise_sum(*xs: np.ndarray) -> np.ndarray:
+        o = get()
+        np.add(xs[0], xs[1], out=o)  # left to right, as Theano's n-ary add
+        for a in xs[2:]:
+            np.add(o, a, out=o)
+        return o
+    if len(ins) < 2:
+        return None
+    return elemwise_sum
+
+
+def _concat(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    first = ins[0]
+    if getattr(layer, "cropping", None) is not None or any(a.dtype != first.dtype or a.ndim != first.ndim for a in ins):
+        return None
+    if not -first.ndim <= layer.axis < first.ndim:
+        return None
+    axis = layer.axis % first.ndim
+    if any(a.shape[:axis] + a.shape[axis + 1:] != first.shape[:axis] + first.shape[axis + 1:] for a in ins):
+        return None
+    out = _Out(first.shape[:axis] + (sum(a.shape[axis] for a in ins),) + first.shape[axis + 1:], first.dtype)
+    get = alloc.output(out.shape, out.dtype)
+    bounds = np.cumsum([0] + [a.shape[axis] for a in ins])
+    slices = [(slice(None),) * axis + (slice(int(lo), int(hi)),) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    if bounds[-1] != out.shape[axis]:
+        return None
+
+    def concat(*xs: np.ndarray) -> np.ndarray:
+        o = get()
+        for sl, a in zip(slices, xs):
+            o[sl] = a
+        return o
+    return concat
+
+
+def _global_pool(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    from .pool import mean
+
+    x = ins[0]
+    if layer.pool_function is not mean or x.dtype.kind != "f" or x.ndim < 3:
+        return None
+    out = _Out(x.shape[:2], x.dtype)
+    N, Cc = x.shape[:2]
+    n = int(np.prod(x.shape[2:], dtype=np.int64))
+    if n == 0 or N * Cc == 0:
+        return None
+    get = alloc.output(out.shape, out.dtype)
+    s64 = alloc.scratch((N, Cc), np.float64)
+    count = np.asarray(n, dtype=x.dtype)
+
+    def global_mean(x: np.ndarray) -> np.ndarray:
+        # Theano's mean: the sum accumulated in float64, rounded, divided by n
+        o = get()
+        np.sum(x.reshape(N, Cc, n), axis=2, dtype=np.float64, out=s64)
+        np.copyto(o, s64, casting="same_kind")
+        np.divide(o, count, out=o)
+        return o
+    return global_mean
+
+
+def _embedding(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    x = ins[0]
+    W = layer.W.value
+    if x.dtype.kind not in "iu" or x.size == 0:
+        return None
+    out = _Out(x.shape + (W.shape[1],), W.dtype)
+    n = W.shape[0]
+    get = alloc.output(out.shape, out.dtype)
+    fallback = layer.get_output_for
+
+    def embedding(x: np.ndarray) -> np.ndarray:
+        if x.min() < -n or x.max() >= n:
+            return fallback(x)  # raises the layer's own message
+        o = get()
+        np.take(W, x, axis=0, out=o)
+        return o
+    return embedding
+
+
+def _recurrent_common(layer: Any, x: np.ndarray, nl_fns: Sequence[Any], alloc: _Alloc,
+                      k: int) -> Optional[Tuple[Any, ...]]:
+    """Shared set-up of the LSTM/GRU kernels, or None when the generic loop must run.
+
+    The kernels work in the transposed layout, states ``(units, batch)`` and gates
+    ``(k*units, batch)``: every gate is then a contiguous block, where numpy's SIMD
+    transcendentals run (on a strided ``(batch, units)`` column block they fall back to a
+    scalar loop). All steps' input projections are one GEMM, ``W_in^T x^T``.
+    """
+    W_in, W_hid, b = layer._stacked()
+    dt = W_in.dtype
+    acts = [_inplace_activation(f, dt) for f in nl_fns]
+    if (x.dtype != dt or dt.kind != "f" or any(a is None for a in acts) or b.dtype != dt
+            or layer.hid_init.value.dtype != dt or x.ndim != len(layer.input_shape)
+            or x.shape[2:] != tuple(layer.input_shape[2:]) or math.prod(x.shape[2:]) != W_in.shape[0]):
+        return None
+    batch, steps = x.shape[:2]
+    if batch == 0 or steps == 0:
+        return None
+    n = layer.num_units
+    out = _Out((batch, n) if layer.only_return_final else (batch, steps, n), dt)
+    Kin = W_in.shape[0]
+    W_inT = np.ascontiguousarray(W_in.T)      # (k n, K)
+    W_hidT = np.ascontiguousarray(W_hid.T)    # (k n, n)
+    xT = alloc.scratch((Kin, steps, batch), dt)
+    xin = alloc.scratch((k * n, steps, batch), dt)
+    bcol = b.reshape(k * n, 1)
+    h0 = np.ascontiguousarray(np.broadcast_to(layer.hid_init.value, (batch, n)).T)
+
+    def project(x: np.ndarray) -> None:
+        np.copyto(xT, x.reshape(batch, steps, Kin).transpose(2, 1, 0))
+        xin2 = xin.reshape(k * n, steps * batch)
+        np.matmul(W_inT, xT.reshape(Kin, steps * batch), out=xin2)
+        np.add(xin2, bcol, out=xin2)
+    order = range(steps - 1, -1, -1) if layer.backwards else range(steps)
+    return acts, dt, batch, steps, n, W_hidT, xin, h0, project, order, out
+
+
+def _lstm(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    if len(ins) > 1:
+        return None  # a mask or states given as layers: the generic step loop
+    fns = [layer.nonlinearity_ingate, layer.nonlinearity_forgetgate, layer.nonlinearity_cell,
+           layer.nonlinearity_outgate, layer.nonlinearity]
+    common = _recurrent_common(layer, ins[0], fns, alloc, 4)
+    if common is None or layer.cell_init.value.dtype != common[1]:
+        return None
+    (f_i, f_f, f_c, f_o, f_h), dt, batch, steps, n, W_hidT, xin, h0, project, order, out = common
+    peep = [layer.W_cell_to_ingate, layer.W_cell_to_forgetgate, layer.W_cell_to_outgate] if layer.peepholes else []
+    if any(p.value.dtype != dt for p in peep):
+        return None
+    w_ci, w_cf, w_co = (p.value.reshape(n, 1) for p in peep) if peep else (None, None, None)
+    c0 = np.ascontiguousarray(np.broadcast_to(layer.cell_init.value, (batch, n)).T)
+    gates = alloc.scratch((4 * n, batch), dt)
+    cell = alloc.scratch((n, batch), dt)
+    hid = alloc.scratch((n, batch), dt)
+    tmp = alloc.scratch((n, batch), dt)
+    get = alloc.output(out.shape, out.dtype)
+    final = layer.only_return_final
+    g_i, g_f, g_c, g_o = (gates[k * n:(k + 1) * n] for k in range(4))
+    g_if = gates[:2 * n]
+    same_if = layer.nonlinearity_ingate is layer.nonlinearity_forgetgate
+
+    def lstm(x: np.ndarray) -> np.ndarray:
+        project(x)
+        np.copyto(cell, c0)
+        np.copyto(hid, h0)
+        o = get()
+        for t in order:
+            np.matmul(W_hidT, hid, out=gates)
+            np.add(gates, xin[:, t], out=gates)
+            if w_ci is not None:
+                np.multiply(cell, w_ci, out=tmp)
+                np.add(g_i, tmp, out=g_i)
+                np.multiply(cell, w_cf, out=tmp)
+                np.add(g_f, tmp, out=g_f)
+            if same_if:
+                f_i(g_if)
+            else:
+                f_i(g_i)
+                f_f(g_f)
+            f_c(g_c)
+            np.multiply(g_f, cell, out=cell)  # c_t = f * c_{t-1} + i * s_c(g_c)
+            np.multiply(g_i, g_c, out=tmp)
+            np.add(cell, tmp, out=cell)
+            if w_co is not None:  # the output peephole sees the new cell
+                np.multiply(cell, w_co, out=tmp)
+                np.add(g_o, tmp, out=g_o)
+            f_o(g_o)
+            np.copyto(tmp, cell)
+            f_h(tmp)
+            np.multiply(g_o, tmp, out=hid)
+            if not final:
+                o[:, t].T[...] = hid
+        if final:
+            o.T[...] = hid
+        return o
+    return lstm
+
+
+def _gru(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    if len(ins) > 1:
+        return None
+    fns = [layer.nonlinearity_resetgate, layer.nonlinearity_updategate, layer.nonlinearity_hid]
+    common = _recurrent_common(layer, ins[0], fns, alloc, 3)
+    if common is None:
+        return None
+    (f_r, f_u, f_c), dt, batch, steps, n, W_hidT, xin, h0, project, order, out = common
+    hg = alloc.scratch((3 * n, batch), dt)
+    ru = alloc.scratch((2 * n, batch), dt)
+    c = alloc.scratch((n, batch), dt)
+    t1 = alloc.scratch((n, batch), dt)
+    hid = alloc.scratch((n, batch), dt)
+    one = np.ones((), dt)
+    get = alloc.output(out.shape, out.dtype)
+    final = layer.only_return_final
+    same_ru = layer.nonlinearity_resetgate is layer.nonlinearity_updategate
+    r, u = ru[:n], ru[n:]
+    hg_ru, hg_c = hg[:2 * n], hg[2 * n:]
+
+    def gru(x: np.ndarray) -> np.ndarray:
+        project(x)
+        np.copyto(hid, h0)
+        o = get()
+        for t in order:
+            a = xin[:, t]
+            np.matmul(W_hidT, hid, out=hg)
+            np.add(hg_ru, a[:2 * n], out=ru)
+            if same_ru:
+                f_r(ru)
+            else:
+                f_r(r)
+                f_u(u)
+            np.multiply(r, hg_c, out=c)  # c_t = s_c(a_c + r * (h W_c))
+            np.add(a[2 * n:], c, out=c)
+            f_c(c)
+            np.subtract(one, u, out=t1)  # h_t = (1 - u) * h_{t-1} + u * c_t
+            np.multiply(t1, hid, out=t1)
+            np.multiply(u, c, out=c)
+            np.add(t1, c, out=hid)
+            if not final:
+                o[:, t].T[...] = hid
+        if final:
+            o.T[...] = hid
+        return o
+    return gru
+
+
+def _builders() -> Dict[type, Callable[..., Optional[Kernel]]]:
+    """Kernel builders by exact class (a subclass may change the computation: generic path)."""
+    if "builders" not in _BLAS:
+        from . import conv, dense, embedding, merge, normalization, pool, recurrent, special
+
+        table: Dict[type, Callable[..., Optional[Kernel]]] = {
+            dense.DenseLayer: _dense, conv.Conv1DLayer: _conv, conv.Conv2DLayer: _conv, conv.Conv3DLayer: _conv,
+            pool.Pool1DLayer: _pool, pool.Pool2DLayer: _pool, pool.Pool3DLayer: _pool,
+            pool.MaxPool1DLayer: _pool, pool.MaxPool2DLayer: _pool, pool.MaxPool3DLayer: _pool,
+            pool.GlobalPoolLayer: _global_pool, normalization.BatchNormLayer: _batchnorm,
+            special.NonlinearityLayer: _nonlinearity, merge.ElemwiseSumLayer: _elemwise_sum,
+            merge.ConcatLayer: _concat, embedding.EmbeddingLayer: _embedding,
+            recurrent.LSTMLayer: _lstm, recurrent.GRULayer: _gru,
+        }
+        _BLAS["builders"] = table
+    return _BLAS["builders"]
+
+
+# ---------------------------------------------------------------------------
+# the runtime
+# ---------------------------------------------------------------------------
+class Runtime:
+    """A flat list of kernel calls for one input signature (see the module docstring)."""
+
+    __slots__ = ("steps", "n_slots", "input_slots", "target_slots", "params", "copy_targets", "kernels",
+                 "nbytes")
+
+    def valid(self) -> bool:
+        """False when a parameter's value was replaced since the runtime was built."""
+        for p, v in self.params:
+            if p.value is not v:
+                return False
+        return True
+
+    def run(self, arrays: Sequence[np.ndarray]) -> List[np.ndarray]:
+        vals: List[Any] = [None] * self.n_slots
+        for slot, a in zip(self.input_slots, arrays):
+            vals[slot] = a
+        with np.errstate(over="ignore", under="ignore"):
+            for fn, ins, o, extra in self.steps:
+                if extra is None:
+                    vals[o] = fn(*[vals[i] for i in ins])
+                else:
+                    vals[o] = fn(*[vals[i] for i in ins], **extra)
+        return self.collect(vals)
+
+    def collect(self, vals: List[Any]) -> List[Any]:
+        """The requested layers' values, copied where the caller would not own them."""
+        result = []
+        for slot, copy in zip(self.target_slots, self.copy_targets):
+            v = vals[slot]
+            if copy == _CHECK:  # a generic layer's value: copy unless it is a new array of its own
+                copy = isinstance(v, np.ndarray) and (v.base is not None
+                                                      or any(v is w for i, w in enumerate(vals) if i != slot))
+            result.append(np.array(v, copy=True) if copy else v)
+        return result
+
+
+def _generic(layer: Any, kind: str, kwargs: Dict[str, Any], n_extra: int) -> Kernel:
+    """A kernel running ``get_output_for`` exactly as :func:`layers_np.get_output` always did."""
+    if kind == "merge":
+        return lambda *xs: layer.get_output_for(list(xs), **kwargs)
+    if kind == "extra":
+        mask = [e is not None for e in layer.extra_input_layers]
+
+        def with_extra(x: np.ndarray, *extras: np.ndarray) -> np.ndarray:
+            it = iter(extras)
+            return layer.get_output_for(x, extra_inputs=[next(it) if m else None for m in mask], **kwargs)
+        return with_extra
+    return lambda x: layer.get_output_for(x, **kwargs)
+
+
+def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, int], targets: Sequence[Any],
+                  given_layers: Sequence[Any], arrays: Sequence[np.ndarray],
+                  kwargs: Dict[str, Any]) -> Tuple[Runtime, List[Any]]:
+    """Build the runtime of one evaluation order while evaluating it once; returns it and the outputs.
+
+    ``steps`` is :func:`layers_np.base.get_output`'s ``(layer, kind)`` list, ``kinds`` the
+    (input, merge, extra, single) codes, ``given_layers`` the layers whose values the caller
+    gives as ``arrays`` (checked), in the order :meth:`Runtime.run` receives them. Each layer
+    is evaluated once: a planned kernel is built from the actual input values and called, or
+    the layer's ``get_output_for`` is (so its errors are the ones the caller sees).
+    """
+    _blas_once()
+    INPUT, MERGE, EXTRA, SINGLE = kinds
+    builders = _builders()
+    slot: Dict[int, int] = {}
+    vals: List[Any] = []
+    rt = Runtime()
+    rt.steps = []
+    rt.params = []
+    rt.kernels = []
+    target_ids = {id(t) for t in targets}
+    given = {id(l) for l in given_layers}
+    for l, a in zip(given_layers, arrays):
+        slot[id(l)] = len(vals)
+        vals.append(a)
+    owned_fresh: Dict[int, bool] = {}
+    nbytes = 0
+    with np.errstate(over="ignore", under="ignore"):
+        for layer, kind in steps:
+            lid = id(layer)
+            if lid in given:
+                continue
+            if kind == MERGE:
+                srcs = list(layer.input_layers)
+                k = "merge"
+            elif kind == EXTRA:
+                srcs = [layer.input_layer] + [e for e in layer.extra_input_layers if e is not None]
+                k = "extra"
+            else:
+                srcs = [layer.input_layer]
+                k = "single"
+            ins = [slot[id(s)] for s in srcs]
+            inputs = [vals[i] for i in ins]
+            fresh = lid in target_ids
+            alloc = _Alloc(fresh)
+            kernel = None
+            builder = builders.get(type(layer))
+            # an instance whose get_output_for was replaced keeps it
+            if builder is not None and "get_output_for" not in layer.__dict__ and \
+                    all(isinstance(v, np.ndarray) for v in inputs):
+                try:
+                    kernel = builder(layer, inputs, alloc)
+                except Exception:  # an unusual configuration: the generic path handles (or reports) it
+                    kernel = None
+            if kernel is None:
+                alloc = _Alloc(fresh)
+                kernel = _generic(layer, k, kwargs, len(srcs) - 1)
+                owned_fresh[lid] = False
+                rt.kernels.append((layer, "generic"))
+            else:
+                owned_fresh[lid] = fresh
+                rt.params.extend((p, p.value) for p in layer.params)
+                rt.kernels.append((layer, "planned"))
+            value = kernel(*inputs)
+            nbytes += sum(b.nbytes for b in alloc.buffers)
+            slot[lid] = len(vals)
+            vals.append(value)
+            rt.steps.append((kernel, ins, slot[lid], None))
+    rt.n_slots = len(vals)
+    rt.input_slots = [slot[id(g)] for g in given_layers]
+    rt.target_slots = [slot[id(t)] for t in targets]
+    # a requested layer's value is copied unless its kernel allocated it for this call
+    rt.copy_targets = [True if id(t) in given else (False if owned_fresh[id(t)] else _CHECK) for t in targets]
+    rt.nbytes = nbytes
+    return rt, rt.collect(vals)
+
+
+def thread_key() -> int:
+    """The key separating runtimes (and their buffers) of different threads."""
+    return threading.get_ident()
