@@ -166,33 +166,15 @@ def interleaved_latency(theano_fn, twin, arrays, budget_s, min_reps, max_reps):
 
 
 def profile_twin(twin, arrays, reps):
-    """Median seconds spent in each layer's ``get_output_for`` (the same walk as layers_np.get_output)."""
+    """Per layer of the twin's planned runtime: [label, median seconds of its kernel, seconds the
+    same GEMMs take called directly (None without GEMMs), class, planned/generic]
+    (``layers_np.profile_runtime``)."""
     import layers_np as L
 
-    twin(*arrays)  # warm-up
-    layers = L.get_all_layers(twin)
-    inputs = iter(arrays)
-    outputs = {}
-    times = {}
-    order = []
-    for l in layers:
-        if isinstance(l, L.InputLayer):
-            outputs[id(l)] = l.check_input(next(inputs))
-            continue
-        if isinstance(l, L.MergeLayer):
-            args = ([outputs[id(i)] for i in l.input_layers],)
-        else:
-            args = (outputs[id(l.input_layer)],)
-        samples = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            out = l.get_output_for(*args)
-            samples.append(time.perf_counter() - t)
-        outputs[id(l)] = out
-        label = f"{l.name or type(l).__name__} ({type(l).__name__})"
-        times[label] = sorted(samples)[len(samples) // 2]
-        order.append(label)
-    return [[label, times[label]] for label in order]
+    inputs = [l for l in L.get_all_layers(twin) if isinstance(l, L.InputLayer)]
+    feed = arrays[0] if len(arrays) == 1 else dict(zip(inputs, arrays))
+    return [[r["layer"], r["seconds"], r["gemm_seconds"], r["cls"], r["kind"]]
+            for r in L.profile_runtime(twin, feed, max(reps, 5))]
 
 
 def run_theano(job):
@@ -233,6 +215,7 @@ def run_theano(job):
             latency[str(batch)] = interleaved_latency(fn, twin, arrays, job["budget_s"], job["min_reps"],
                                                       job["max_reps"])
         result["latency"] = latency
+        result["blas_threads"] = L.blas_threads()  # as the twin's runtime set them (both sides share the BLAS)
         result["flops_per_sample"] = flops_per_sample(twin)
         if job.get("profile_reps"):
             result["profile"] = {str(b): profile_twin(twin, make_inputs(twin, b, job["seq_len"], seed=7),
@@ -248,15 +231,49 @@ def run_numpy(job):
     import layers_np as L
 
     marks["import_s"] = time.perf_counter() - _T0
+    if job.get("memory"):
+        import tracemalloc  # numpy reports its array allocations to tracemalloc
+
+        tracemalloc.start()
     twin = L.load(job["model_file"])
     marks["load_s"] = time.perf_counter() - _T0
-    np.asarray(twin(*make_inputs(twin, 1, job["seq_len"], seed=1)))
+    first = make_inputs(twin, 1, job["seq_len"], seed=1)
+    marks["inputs_s"] = time.perf_counter() - _T0  # not part of start-up: the caller has its input
+    np.asarray(twin(*first))
     marks["first_prediction_s"] = time.perf_counter() - _T0
-    twin(*make_inputs(twin, max(job["batch_sizes"]), job["seq_len"], seed=2))
-    return {"mode": "numpy", "model": job["model"], "marks": marks, "startup_s": marks["first_prediction_s"],
-            "max_rss_mb": _max_rss_mb(), "heavy_modules": _heavy_modules(),
-            "imported_pytensor": any(m.split(".")[0] in ("pytensor", "theano") for m in sys.modules),
-            "numpy_version": np.__version__}
+    big = make_inputs(twin, max(job["batch_sizes"]), job["seq_len"], seed=2)
+    twin(*big)
+    result = {"mode": "numpy", "model": job["model"], "marks": marks,
+              "startup_s": marks["first_prediction_s"] - (marks["inputs_s"] - marks["load_s"]),
+              "max_rss_mb": _max_rss_mb(), "heavy_modules": _heavy_modules(),
+              "imported_pytensor": any(m.split(".")[0] in ("pytensor", "theano") for m in sys.modules),
+              "numpy_version": np.__version__, "blas_threads": L.blas_threads()}
+    if job.get("memory"):
+        import tracemalloc
+
+        twin(*big)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        del big
+        result["traced_peak_mb"] = peak / 2 ** 20
+        result["memory_bound_mb"] = memory_bound(twin, max(job["batch_sizes"]), job["seq_len"]) / 2 ** 20
+    return result
+
+
+def memory_bound(twin, batch, seq_len):
+    """Issue 15's bound on the numpy process's array memory, in bytes: the weights, plus two
+    activations of the largest layer at ``batch``, plus the conv patch chunk buffer."""
+    import numpy as np
+
+    import layers_np as L
+
+    weights = sum(p.get_value().nbytes for p in L.get_all_params(twin))
+    layers = L.get_all_layers(twin)
+    inputs = [l for l in layers if isinstance(l, L.InputLayer)]
+    arrays = make_inputs(twin, batch, seq_len, seed=3)
+    outs = L.get_output(layers, dict(zip(inputs, arrays)))
+    largest = max(np.asarray(o).nbytes for o in outs)
+    return weights + 2 * largest + L.CHUNK_BYTES
 
 
 def main(argv):

@@ -5,6 +5,7 @@
 >>> y = net(X)          # or L.get_output(net, X)
 """
 from . import init, nonlinearities
+from ._plan import CHUNK_BYTES, blas_threads, profile_runtime, set_blas_threads
 from .base import (InputLayer, Layer, MergeLayer, Param, TwinError, cast_param_values, count_params,
                    get_all_layers, get_all_param_values, get_all_params, get_output, set_all_param_values)
 from .conv import *  # noqa: F401,F403
@@ -18,6 +19,17 @@ from .pool import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403
-from .io import save, load  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # PEP 562
+    """``save``, ``load`` and ``io`` are imported on first use: the model file reader needs
+    zipfile, hashlib and json, which a network built in code never does (start-up)."""
+    if name in ("save", "load", "io"):
+        import importlib
+
+        io = importlib.import_module(".io", __name__)
+        globals().update(io=io, save=io.save, load=io.load)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

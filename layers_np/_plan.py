@@ -43,7 +43,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["CHUNK_BYTES", "Runtime", "build_runtime", "blas_threads", "set_blas_threads"]
+__all__ = ["CHUNK_BYTES", "Runtime", "build_runtime", "blas_threads", "set_blas_threads", "profile_runtime"]
 
 #: Upper bound (bytes) of the patch (im2col) buffer of one chunk of a folded convolution.
 CHUNK_BYTES = 4 * 2 ** 20
@@ -146,19 +146,20 @@ def _inplace_activation(fn: Any, dtype: np.dtype) -> Optional[Callable[[np.ndarr
         one = np.ones((), dtype)
 
         def sigmoid(x: np.ndarray) -> None:
-            np.negative(x, out=x)
-            np.exp(x, out=x)
-            np.add(x, one, out=x)
-            np.reciprocal(x, out=x)
+            with np.errstate(over="ignore"):  # exp(-x) overflows to inf below -88.7: sigmoid 0
+                np.negative(x, out=x)
+                np.exp(x, out=x)
+                np.add(x, one, out=x)
+                np.reciprocal(x, out=x)
         return sigmoid
     if fn is nl.softmax:
         def softmax(x: np.ndarray) -> None:
             if x.ndim == 0 or x.shape[-1] == 0 or x.size == 0:
                 return
-            np.subtract(x, x.max(axis=-1, keepdims=True), out=x)
+            np.subtract(x, np.maximum.reduce(x, axis=-1, keepdims=True), out=x)
             np.exp(x, out=x)
             # 1 / sum rounded to the dtype, then one multiply per element (Theano's order)
-            np.multiply(x, np.reciprocal(x.sum(axis=-1, keepdims=True)), out=x)
+            np.multiply(x, np.reciprocal(np.add.reduce(x, axis=-1, keepdims=True)), out=x)
         return softmax
     return None
 
@@ -192,11 +193,17 @@ class _Alloc:
     """Where a kernel puts its output: one buffer reused by every call, or (for the requested
     layers, which the caller owns) a fresh array per call."""
 
-    __slots__ = ("fresh", "buffers")
+    __slots__ = ("fresh", "buffers", "gemms", "view")
 
     def __init__(self, fresh: bool) -> None:
         self.fresh = fresh
+        self.view = False  # the kernel returns a view of its input (copied when requested)
         self.buffers: List[np.ndarray] = []
+        self.gemms: List[Tuple[Tuple[int, int], Tuple[int, int], str, int]] = []
+
+    def gemm(self, a: Tuple[int, int], b: Tuple[int, int], dtype: Any, count: int = 1) -> None:
+        """Record a GEMM the kernel makes per call (for :func:`profile_runtime`'s GEMM share)."""
+        self.gemms.append((tuple(a), tuple(b), np.dtype(dtype).str, count))  # type: ignore[arg-type]
 
     def output(self, shape: Tuple[int, ...], dtype: Any) -> Callable[[], np.ndarray]:
         if self.fresh:
@@ -228,6 +235,7 @@ def _dense(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]
     act = _apply_activation(layer.nonlinearity, W.dtype)
     get = alloc.output(out.shape, out.dtype)
     shape2 = (M, K)
+    alloc.gemm((M, K), (K, U), W.dtype)
 
     def dense(x: np.ndarray) -> np.ndarray:
         o = get()
@@ -283,6 +291,7 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     pointwise = KK == 1 and not any_pad and all(s == 1 for s in stride)
     if pointwise and N == 1:
         # a 1x1 convolution of one item: the input itself is the patch matrix
+        alloc.gemm((F, Cin), (Cin, P), dtype)
         def conv_1x1(x: np.ndarray) -> np.ndarray:
             o = get()
             o2 = o.reshape(F, P)
@@ -308,16 +317,24 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     for n0, n1 in chunks:
         m = n1 - n0
         targets[m] = cols[:, :m * P].reshape((Cin,) + K + (m,) + O)
+        alloc.gemm((F, CK), (CK, m * P), dtype)
     pre_views = [patch_view(xp, n0, n1 - n0) for n0, n1 in chunks] if any_pad else None
+
+    memo: List[Any] = [None, None]  # the last unpadded input and its patch views (an internal buffer
+    # is the same array on every call); holding the reference keeps the identity test sound
 
     def conv(x: np.ndarray) -> np.ndarray:
         o = get()
         if any_pad:
             np.copyto(interior, x)
             views = pre_views
+        elif x is memo[0]:
+            views = memo[1]
         else:
             src = x if x.flags.c_contiguous else np.ascontiguousarray(x)
             views = [patch_view(src, n0, n1 - n0) for n0, n1 in chunks]
+            if src is x:
+                memo[0], memo[1] = x, views
         for (n0, n1), view in zip(chunks, views):
             m = n1 - n0
             c = cols[:, :m * P]
@@ -370,7 +387,7 @@ def _pool(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
             if any_pad:
                 np.copyto(interior, x)
                 x = xp
-            np.max(x[..., :w], axis=-1, keepdims=True, out=o)
+            np.maximum.reduce(x[..., :w], axis=-1, keepdims=True, out=o)
             return o
         return pool_all
     # max is exact: reduce axis by axis (last first), each window offset one ufunc call
@@ -535,10 +552,11 @@ def _embedding(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Ker
     fallback = layer.get_output_for
 
     def embedding(x: np.ndarray) -> np.ndarray:
-        if x.min() < -n or x.max() >= n:
-            return fallback(x)  # raises the layer's own message
         o = get()
-        np.take(W, x, axis=0, out=o)
+        try:  # mode="raise" accepts -n <= index < n, as Theano's advanced indexing
+            np.take(W, x, axis=0, out=o, mode="raise")
+        except IndexError:
+            return fallback(x)  # raises the layer's own message
         return o
     return embedding
 
@@ -578,6 +596,8 @@ def _recurrent_common(layer: Any, x: np.ndarray, nl_fns: Sequence[Any], alloc: _
         np.matmul(W_inT, xT.reshape(Kin, steps * batch), out=xin2)
         np.add(xin2, bcol, out=xin2)
     order = range(steps - 1, -1, -1) if layer.backwards else range(steps)
+    alloc.gemm((k * n, Kin), (Kin, steps * batch), dt)
+    alloc.gemm((k * n, n), (n, batch), dt, steps)
     return acts, dt, batch, steps, n, W_hidT, xin, h0, project, order, out
 
 
@@ -606,6 +626,10 @@ def _lstm(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     same_if = layer.nonlinearity_ingate is layer.nonlinearity_forgetgate
 
     def lstm(x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # sigmoid's exp(-x) may overflow to inf (gate 0)
+            return run(x)
+
+    def run(x: np.ndarray) -> np.ndarray:
         project(x)
         np.copyto(cell, c0)
         np.copyto(hid, h0)
@@ -663,6 +687,10 @@ def _gru(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     hg_ru, hg_c = hg[:2 * n], hg[2 * n:]
 
     def gru(x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # sigmoid's exp(-x) may overflow to inf (gate 0)
+            return run(x)
+
+    def run(x: np.ndarray) -> np.ndarray:
         project(x)
         np.copyto(hid, h0)
         o = get()
@@ -690,10 +718,56 @@ def _gru(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     return gru
 
 
+def _flatten(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    x = ins[0]
+    k = layer.outdim - 1
+    if layer.outdim < 1 or x.ndim < layer.outdim:
+        return None
+    shape = x.shape[:k] + (math.prod(x.shape[k:]),)
+    alloc.view = True
+    return lambda x: x.reshape(shape)
+
+
+def _reshape(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    x = ins[0]
+    target = []
+    for s in layer.shape:
+        if isinstance(s, list):
+            if s[0] >= x.ndim:
+                return None
+            target.append(x.shape[s[0]])
+        else:
+            target.append(int(s))
+    if -1 in target:
+        known = math.prod(t for t in target if t != -1)
+        if known <= 0 or x.size % known:
+            return None
+        target[target.index(-1)] = x.size // known
+    if math.prod(target) != x.size:
+        return None
+    shape = tuple(target)
+    alloc.view = True
+    return lambda x: x.reshape(shape)
+
+
+def _dimshuffle(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
+    x = ins[0]
+    kept = [p for p in layer.pattern if p != "x"]
+    if any(p >= x.ndim for p in kept):
+        return None
+    dropped = [i for i in range(x.ndim) if i not in kept]
+    if any(x.shape[i] != 1 for i in dropped):
+        return None
+    perm = tuple(kept + dropped)
+    shape = tuple(1 if p == "x" else x.shape[p] for p in layer.pattern)
+    alloc.view = True
+    return lambda x: x.transpose(perm).reshape(shape)
+
+
 def _builders() -> Dict[type, Callable[..., Optional[Kernel]]]:
     """Kernel builders by exact class (a subclass may change the computation: generic path)."""
     if "builders" not in _BLAS:
-        from . import conv, dense, embedding, merge, normalization, pool, recurrent, special
+        from . import conv, dense, embedding, merge, normalization, pool, recurrent, shape, special
 
         table: Dict[type, Callable[..., Optional[Kernel]]] = {
             dense.DenseLayer: _dense, conv.Conv1DLayer: _conv, conv.Conv2DLayer: _conv, conv.Conv3DLayer: _conv,
@@ -703,6 +777,7 @@ def _builders() -> Dict[type, Callable[..., Optional[Kernel]]]:
             special.NonlinearityLayer: _nonlinearity, merge.ElemwiseSumLayer: _elemwise_sum,
             merge.ConcatLayer: _concat, embedding.EmbeddingLayer: _embedding,
             recurrent.LSTMLayer: _lstm, recurrent.GRULayer: _gru,
+            shape.FlattenLayer: _flatten, shape.ReshapeLayer: _reshape, shape.DimshuffleLayer: _dimshuffle,
         }
         _BLAS["builders"] = table
     return _BLAS["builders"]
@@ -728,12 +803,8 @@ class Runtime:
         vals: List[Any] = [None] * self.n_slots
         for slot, a in zip(self.input_slots, arrays):
             vals[slot] = a
-        with np.errstate(over="ignore", under="ignore"):
-            for fn, ins, o, extra in self.steps:
-                if extra is None:
-                    vals[o] = fn(*[vals[i] for i in ins])
-                else:
-                    vals[o] = fn(*[vals[i] for i in ins], **extra)
+        for fn, ins, o in self.steps:
+            vals[o] = fn(*[vals[i] for i in ins])
         return self.collect(vals)
 
     def collect(self, vals: List[Any]) -> List[Any]:
@@ -789,7 +860,7 @@ def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, 
         vals.append(a)
     owned_fresh: Dict[int, bool] = {}
     nbytes = 0
-    with np.errstate(over="ignore", under="ignore"):
+    if True:  # (same indentation as the runtime's loop it mirrors)
         for layer, kind in steps:
             lid = id(layer)
             if lid in given:
@@ -820,21 +891,22 @@ def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, 
                 alloc = _Alloc(fresh)
                 kernel = _generic(layer, k, kwargs, len(srcs) - 1)
                 owned_fresh[lid] = False
-                rt.kernels.append((layer, "generic"))
+                rt.kernels.append((layer, "generic", []))
             else:
-                owned_fresh[lid] = fresh
+                owned_fresh[lid] = fresh and not alloc.view
                 rt.params.extend((p, p.value) for p in layer.params)
-                rt.kernels.append((layer, "planned"))
+                rt.kernels.append((layer, "planned", alloc.gemms))
             value = kernel(*inputs)
             nbytes += sum(b.nbytes for b in alloc.buffers)
             slot[lid] = len(vals)
             vals.append(value)
-            rt.steps.append((kernel, ins, slot[lid], None))
+            rt.steps.append((kernel, ins, slot[lid]))
     rt.n_slots = len(vals)
     rt.input_slots = [slot[id(g)] for g in given_layers]
     rt.target_slots = [slot[id(t)] for t in targets]
     # a requested layer's value is copied unless its kernel allocated it for this call
     rt.copy_targets = [True if id(t) in given else (False if owned_fresh[id(t)] else _CHECK) for t in targets]
+    rt.steps = [tuple(step) for step in rt.steps]
     rt.nbytes = nbytes
     return rt, rt.collect(vals)
 
@@ -842,3 +914,60 @@ def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, 
 def thread_key() -> int:
     """The key separating runtimes (and their buffers) of different threads."""
     return threading.get_ident()
+
+
+def _median_time(fn: Callable[[], Any], reps: int) -> float:
+    import time
+
+    samples = []
+    for _ in range(max(1, reps)):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    samples.sort()
+    return samples[len(samples) // 2]
+
+
+def profile_runtime(layer_or_layers: Any, inputs: Any, reps: int = 5) -> List[Dict[str, Any]]:
+    """Where a call of the planned runtime spends its time, kernel by kernel (a diagnostic).
+
+    Runs ``get_output(layer_or_layers, inputs)`` once (building the runtime), then times each
+    kernel on that call's values (median of ``reps``) and, for kernels that make GEMMs, the
+    same GEMMs called directly with numpy on arrays of the same shapes (``gemm_seconds``):
+    ``gemm_seconds / seconds`` is the share of the kernel's time a bare GEMM would take.
+    Returns one dict per layer: ``layer`` (label), ``cls``, ``kind`` (planned/generic),
+    ``seconds``, ``gemm_seconds`` (None without GEMMs), ``buffer_bytes``.
+    """
+    from .base import _INPUT, _get_plan, get_output
+
+    get_output(layer_or_layers, inputs)
+    targets = list(layer_or_layers) if isinstance(layer_or_layers, (list, tuple)) else [layer_or_layers]
+    mapping = isinstance(inputs, dict)
+    plan = _get_plan(targets, list(inputs) if mapping else None)
+    given = dict(inputs) if mapping else {plan.input_layer: inputs}
+    arrays = [l.check_input(given[l]) if kind == _INPUT else given[l] for l, kind in plan.given_steps]
+    key = (tuple((a.shape, a.dtype.str, a.flags.c_contiguous) for a in arrays), (), thread_key())
+    rt = plan.runtimes[key]
+    vals: List[Any] = [None] * rt.n_slots
+    for slot, a in zip(rt.input_slots, arrays):
+        vals[slot] = a
+    rng = np.random.RandomState(0)
+    rows = []
+    with np.errstate(over="ignore", under="ignore"):
+        for (fn, ins, o), (layer, kind, gemms) in zip(rt.steps, rt.kernels):
+            args = [vals[i] for i in ins]
+            vals[o] = fn(*args)
+            seconds = _median_time(lambda: fn(*args), reps)
+            gemm_s = None
+            if gemms:
+                gemm_s = 0.0
+                for a_shape, b_shape, dt, count in gemms:
+                    a = rng.standard_normal(a_shape).astype(dt)
+                    b = rng.standard_normal(b_shape).astype(dt)
+                    c = np.empty((a_shape[0], b_shape[1]), dt)
+                    np.matmul(a, b, out=c)
+                    gemm_s += count * _median_time(lambda: np.matmul(a, b, out=c), reps)
+            label = f"{layer.name or type(layer).__name__} ({type(layer).__name__})"
+            rows.append({"layer": label, "cls": type(layer).__name__, "kind": kind, "seconds": seconds,
+                         "gemm_seconds": gemm_s})
+    return rows

@@ -310,9 +310,13 @@ class _Plan:
         if given is not None and (len(given) != len(self.given)
                                   or any(a is not b for a, b in zip(given, self.given))):
             return False
-        for l, link in zip(self.layers, self.links):
-            now = _links(l)
-            if now[0] is not link[0] or now[1] is not link[1] or now[2] != link[2] or now[3] != link[3]:
+        # the hot path of every call: plain attribute reads, the lists compared only when present
+        for l, (cls, inl, ins, extra) in zip(self.layers, self.links):
+            if type(l) is not cls or getattr(l, "input_layer", None) is not inl:
+                return False
+            if ins is not None and tuple(l.input_layers) != ins:
+                return False
+            if extra is not None and tuple(l.extra_input_layers) != extra:
                 return False
         return True
 

@@ -109,12 +109,19 @@ def _agrees(fast: Callable, slow: Callable) -> bool:
     return True
 
 
-_FAST = {id(fn): fast for fn, fast in ((nonlinearities.sigmoid, _sigmoid_fast), (nonlinearities.tanh, _tanh_fast))
-         if _agrees(fast, fn)}
+_FAST: Dict[int, Callable] = {}
 
 
 def _fast(fn: Callable) -> Callable:
-    """A per-step implementation of ``fn`` (the same numbers, less overhead), or ``fn`` itself."""
+    """A per-step implementation of ``fn`` (the same numbers, less overhead), or ``fn`` itself.
+
+    The probe that the fast paths agree bit for bit runs on first use, not at import
+    (start-up: importing layers_np should cost little more than importing numpy).
+    """
+    if not _FAST:
+        _FAST.update({id(f): fast for f, fast in ((nonlinearities.sigmoid, _sigmoid_fast),
+                                                  (nonlinearities.tanh, _tanh_fast)) if _agrees(fast, f)})
+        _FAST.setdefault(0, None)  # probed (even if no fast path agreed)
     return _FAST.get(id(fn), fn)
 
 

@@ -1,0 +1,147 @@
+"""The planned runtime (layers_np/_plan.py): what a caller may rely on, whatever the kernels.
+
+- results are arrays the caller owns: a later call never changes them, they never alias the
+  input, and the first call (which builds the runtime) gives the same bits as later ones;
+- one runtime per input signature and thread; concurrent threads get correct results;
+- replacing a parameter's value rebuilds the runtime; an instance's own ``get_output_for``
+  is respected; subclasses and unusual options run the generic path with the same results
+  within the bound;
+- the BLAS thread control is safe to call.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import layers_np as L
+from layers_np import nonlinearities as nl
+
+
+def _convnet(dtype: str = "float32") -> L.Layer:
+    rng = np.random.RandomState(0)
+    net = L.InputLayer((None, 2, 9, 9))
+    net = L.Conv2DLayer(net, 3, 3, pad="same", W=rng.standard_normal((3, 2, 3, 3)).astype(dtype),
+                        b=rng.standard_normal(3).astype(dtype), nonlinearity=nl.tanh, name="c")
+    net = L.MaxPool2DLayer(net, 2, name="p")
+    net = L.DenseLayer(net, 4, W=rng.standard_normal((48, 4)).astype(dtype), b=np.zeros(4, dtype),
+                       nonlinearity=nl.softmax, name="d")
+    return net
+
+
+def test_results_are_owned_by_the_caller_and_stable() -> None:
+    net = _convnet()
+    x = np.random.RandomState(1).standard_normal((5, 2, 9, 9)).astype(np.float32)
+    first = net(x)
+    keep = first.copy()
+    second = net(x)
+    assert first.tobytes() == second.tobytes()  # building the runtime computed with the same kernels
+    assert first is not second and not np.shares_memory(first, second)
+    net(2 * x)
+    assert first.tobytes() == keep.tobytes()  # a later call did not write into an earlier result
+    # every layer requested at once: each result is its own array, none a view of another
+    layers = L.get_all_layers(net)
+    outs = L.get_output(layers, x)
+    assert outs[0] is not x and not np.shares_memory(outs[0], x)  # the input layer's value is a copy
+    for i, a in enumerate(outs):
+        for b in outs[i + 1:]:
+            assert not np.shares_memory(a, b)
+    assert outs[-1].tobytes() == first.tobytes()
+
+
+def test_views_requested_are_copies() -> None:
+    inp = L.InputLayer((None, 3, 4))
+    flat = L.FlattenLayer(inp)
+    dense = L.DenseLayer(flat, 2, W=np.ones((12, 2)), b=None, nonlinearity=None)
+    x = np.arange(24.0).reshape(2, 3, 4)
+    f, d = L.get_output([flat, dense], x)
+    f2, _ = L.get_output([flat, dense], x)
+    assert not np.shares_memory(f, x) and not np.shares_memory(f, f2)
+    np.testing.assert_array_equal(f, x.reshape(2, 12))
+    np.testing.assert_array_equal(d, x.reshape(2, 12) @ np.ones((12, 2)))
+
+
+def test_set_value_rebuilds_and_in_place_override_is_respected() -> None:
+    net = _convnet("float64")
+    x = np.random.RandomState(2).standard_normal((3, 2, 9, 9))
+    before = net(x)
+    dense = net
+    dense.W.set_value(np.zeros_like(dense.W.value))
+    after = net(x)
+    np.testing.assert_allclose(after, np.full((3, 4), 0.25))  # softmax of equal zeros plus zero bias
+    assert not np.allclose(before, after)
+    calls = []
+    original = dense.get_output_for
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+    dense.get_output_for = counted  # an instance's own method: no planned kernel replaces it
+    x2 = np.ones((4, 2, 9, 9))  # a new signature: a new runtime
+    net(x2)
+    net(x2)
+    assert len(calls) == 2
+
+
+def test_threads_get_their_own_runtimes() -> None:
+    net = _convnet()
+    rng = np.random.RandomState(3)
+    xs = [rng.standard_normal((8, 2, 9, 9)).astype(np.float32) for _ in range(4)]
+    want = [net(x) for x in xs]
+    errors = []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(30):
+                got = net(xs[i])
+                if got.tobytes() != want[i].tobytes():
+                    errors.append(i)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_planned_conv_matches_the_generic_path_within_the_bound(dtype: str) -> None:
+    # The folded-batch GEMM sums the products in another order than CorrMM's per-item GEMM:
+    # both are within the forward error bound 2 gamma_K sum|x||w| (K = C*kh*kw products).
+    rng = np.random.RandomState(4)
+    layer = L.Conv2DLayer(L.InputLayer((None, 3, 7, 6)), 5, (3, 2), stride=(2, 1), pad=1,
+                          W=rng.standard_normal((5, 3, 3, 2)).astype(dtype), b=rng.standard_normal(5).astype(dtype),
+                          nonlinearity=None)
+    x = rng.standard_normal((9, 3, 7, 6)).astype(dtype)
+    planned = layer(x)
+    generic = layer.get_output_for(x)
+    K = 3 * 3 * 2
+    eps = np.finfo(dtype).eps / 2
+    gamma = K * eps / (1 - K * eps)
+    absx = np.abs(x).astype(np.float64)
+    bound = 2 * gamma * L.conv2d(absx, np.abs(layer.W.value).astype(np.float64), border_mode=1, subsample=(2, 1)) \
+        + 2 * eps * np.abs(generic)  # plus one rounding of the bias addition on each side
+    assert planned.shape == generic.shape and planned.dtype == generic.dtype
+    assert np.all(np.abs(planned.astype(np.float64) - generic) <= bound)
+
+
+def test_a_subclass_runs_its_own_code() -> None:
+    class Doubled(L.DenseLayer):
+        def get_output_for(self, input, **kwargs):
+            return 2 * super().get_output_for(input, **kwargs)
+
+    layer = Doubled(L.InputLayer((None, 3)), 2, W=np.ones((3, 2)), b=None, nonlinearity=None)
+    x = np.ones((1, 3))
+    np.testing.assert_array_equal(layer(x), np.full((1, 2), 6.0))
+    np.testing.assert_array_equal(layer(x), np.full((1, 2), 6.0))
+
+
+def test_blas_thread_control_is_safe() -> None:
+    now = L.blas_threads()
+    assert now is None or now >= 1
+    assert L.set_blas_threads(1) in (None, 1)
+    if now is not None:
+        L.set_blas_threads(now)
