@@ -572,7 +572,7 @@ def _validate_spec(spec: Any, label: str) -> None:
             raise bad(f"bad input entry {str(entry)[:80]}")
         problem = _shape_problem(entry.get("shape"), free=True)
         if problem or entry.get("dtype", spec["dtype"]) not in _NUMERIC_DTYPES:
-            raise bad(f"input {entry['name']!r}: {problem or 'bad dtype ' + repr(entry.get('dtype'))}")
+            raise bad(f"input {entry['name'][:80]!r}: {problem or 'bad dtype ' + repr(entry.get('dtype'))}")
     if not spec["outputs"] or not all(isinstance(o, str) for o in spec["outputs"]):
         raise bad("'outputs' must be a non-empty list of layer names")
     if len(spec["layers"]) > _MAX_LAYERS:
@@ -583,21 +583,21 @@ def _validate_spec(spec: Any, label: str) -> None:
                 or not isinstance(entry.get("class"), str) or not isinstance(entry.get("args"), dict)
                 or not isinstance(entry.get("params", []), list)):
             raise bad(f"layer entry {index} is malformed (it needs a name, a class, args and params)")
-        if "output_shape" in entry and _shape_problem(entry["output_shape"], free=True):
-            raise bad(f"layer {entry['name']!r}: bad output_shape {str(entry['output_shape'])[:80]}")
+        if _shape_problem(entry.get("output_shape"), free=True):
+            raise bad(f"layer {entry['name'][:80]!r}: missing or bad output_shape {str(entry.get('output_shape'))[:80]}")
         for info in entry.get("params", []):
             key = info.get("key") if isinstance(info, dict) else None
             if not isinstance(key, str) or key not in spec["arrays"]:
-                raise bad(f"layer {entry['name']!r}: parameter entry {str(info)[:80]} names no listed array")
+                raise bad(f"layer {entry['name'][:80]!r}: parameter entry {str(info)[:80]} names no listed array")
             if key in keys_used:
-                raise bad(f"layer {entry['name']!r}: array {key!r} is used by two parameters")
+                raise bad(f"layer {entry['name'][:80]!r}: array {key!r} is used by two parameters")
             keys_used.add(key)
             stored = spec["arrays"][key]
             if info.get("shape") != stored["shape"]:
-                raise bad(f"layer {entry['name']!r}: parameter {key!r} declares shape {info.get('shape')!r}, the "
+                raise bad(f"layer {entry['name'][:80]!r}: parameter {key!r} declares shape {info.get('shape')!r}, the "
                           f"array is {stored['shape']!r}")
             if info.get("dtype") != spec["dtype"] or stored["dtype"] != spec["dtype"]:
-                raise bad(f"layer {entry['name']!r}: parameter {key!r} has dtype {stored['dtype']!r} (declared "
+                raise bad(f"layer {entry['name'][:80]!r}: parameter {key!r} has dtype {stored['dtype']!r} (declared "
                           f"{info.get('dtype')!r}); parameters must have the model dtype {spec['dtype']!r}")
 
 
@@ -869,14 +869,13 @@ def _build(spec: Dict[str, Any], arrays: Dict[str, np.ndarray], label: str) -> A
                 raise SpecError(label, f"{decoder.where}: parameter {p.name!r} has shape {p.shape}, "
                                        f"array {info['key']!r} has {value.shape}")
             p.value = value
-        if "output_shape" in entry:
-            try:
-                rebuilt = _shape_list(layer.output_shape)
-            except (TypeError, ValueError):
-                rebuilt = None
-            if rebuilt != entry["output_shape"]:
-                raise SpecError(label, f"{decoder.where}: the rebuilt layer's output shape is {rebuilt}, the spec "
-                                       f"recorded {entry['output_shape']}")
+        try:
+            rebuilt = _shape_list(layer.output_shape)
+        except (TypeError, ValueError):
+            rebuilt = None
+        if rebuilt != entry["output_shape"]:
+            raise SpecError(label, f"{decoder.where}: the rebuilt layer's output shape is {rebuilt}, the spec "
+                                   f"recorded {entry['output_shape']}")
         decoder.layers[name] = layer
     missing = [n for n in spec["outputs"] if n not in decoder.layers]
     if missing:

@@ -600,6 +600,7 @@ SPEC_CASES = {
                                     mio.UnknownLayerError),
     "spec-layer-name-twice": (lambda: _edit(lambda s: _layer(s, "output").__setitem__("name", "hidden")),
                               mio.SpecError),
+    "spec-output-shape-missing": (lambda: _edit(lambda s: _layer(s, "hidden").pop("output_shape")), mio.SpecError),
     "spec-output-shape-differs": (lambda: _edit(lambda s: _layer(s, "hidden").__setitem__("output_shape", [None, 7])),
                                   mio.SpecError),
     "spec-num-units-huge": (_huge_num_units, mio.SpecError),
