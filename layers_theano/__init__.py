@@ -15,5 +15,6 @@ from .shape import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403
 from .convert import to_numpy, twin_class, register_twin
 from . import layers  # noqa: E402  (after the layer modules it gathers)
+from .lasagne_bridge import from_lasagne  # noqa: E402
 
 __version__ = "0.1.0"
