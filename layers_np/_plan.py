@@ -624,6 +624,7 @@ def _lstm(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     g_i, g_f, g_c, g_o = (gates[k * n:(k + 1) * n] for k in range(4))
     g_if = gates[:2 * n]
     same_if = layer.nonlinearity_ingate is layer.nonlinearity_forgetgate
+    outgate_first = layer.semantics == "0.1"  # layers_np.versions
 
     def lstm(x: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):  # sigmoid's exp(-x) may overflow to inf (gate 0)
@@ -651,10 +652,13 @@ def _lstm(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
             np.multiply(g_f, cell, out=cell)  # c_t = f * c_{t-1} + i * s_c(g_c)
             np.multiply(g_i, g_c, out=tmp)
             np.add(cell, tmp, out=cell)
-            if w_co is not None:  # the output peephole sees the new cell
+            if w_co is not None and not outgate_first:  # the output peephole sees the new cell
                 np.multiply(cell, w_co, out=tmp)
                 np.add(g_o, tmp, out=g_o)
             f_o(g_o)
+            if w_co is not None and outgate_first:  # Lasagne 0.1: added after the nonlinearity
+                np.multiply(cell, w_co, out=tmp)
+                np.add(g_o, tmp, out=g_o)
             np.copyto(tmp, cell)
             f_h(tmp)
             np.multiply(g_o, tmp, out=hid)
