@@ -23,8 +23,9 @@ venv: $(STAMP)
 certify: $(STAMP)
 	$(BIN)/twins certify --profile ci --report-dir reports --zoo
 
-# The project's tests plus certification of every registered pair, on both cores.
+# Lint (ruff, rules in pyproject.toml), then the project's tests plus certification of every registered pair, on both cores.
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(JOBS) --twins-profile=ci -q --ignore=tests/np2_runtime
 	BASE_PYTHON=$(PYTHON) PYTHON=$(BIN)/python NP2_VENV=$(NP2) scripts/np2_check.sh
 

@@ -16,7 +16,6 @@ from typing import Any, Callable, List
 
 import numpy as np
 
-import layers_np as L
 import layers_theano as LT
 from layers_theano.backend import config, function
 

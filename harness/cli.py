@@ -8,7 +8,6 @@ unexpected exception).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import time
@@ -18,19 +17,6 @@ from typing import List, Optional
 def _fail(message: str) -> int:
     print(f"twins: error: {message}", file=sys.stderr)
     return 2
-
-
-def _import_pairs_module(module: str) -> None:
-    """Import a module that registers pairs; re-run it if it was imported before (its pairs may
-    have been unregistered since, e.g. by a test fixture)."""
-    loaded = sys.modules.get(module)
-    if loaded is None:
-        importlib.import_module(module)
-        return
-    try:
-        importlib.reload(loaded)
-    except ValueError:  # register_pair refuses a duplicate name: its pairs are still registered
-        pass
 
 
 def certify_main(argv: List[str]) -> int:
@@ -56,10 +42,7 @@ def certify_main(argv: List[str]) -> int:
         return _fail(f"--report-dir {args.report_dir} exists and is not a directory; choose another")
     try:
         from . import registry
-        if not args.no_builtin:
-            registry.load_builtin_catalogue()
-        for module in args.pairs_module:
-            _import_pairs_module(module)
+        registry.load_pairs(args.pairs_module, builtin=not args.no_builtin)
     except ImportError as exc:
         return _fail(f"cannot import ({exc}); is the Theano side installed? run `make certify`")
     try:
@@ -151,27 +134,31 @@ def replay_main(argv: List[str]) -> int:
     return 1
 
 
-COMMANDS = {"certify": certify_main, "replay": replay_main}
+def export_main(argv: List[str]) -> int:
+    from .gate import export_main as run
+
+    return run(argv)
 
 
-def _optional_commands() -> None:
-    """Commands whose modules land separately (export/gate, bench)."""
-    try:
-        from . import gate
-        COMMANDS.setdefault("export", gate.export_main)
-        COMMANDS.setdefault("gate", gate.gate_main)
-    except ImportError:
-        pass
-    try:
-        from . import bench
-        COMMANDS.setdefault("bench", bench.bench_main)
-    except ImportError:
-        pass
+def gate_main(argv: List[str]) -> int:
+    from .gate import gate_main as run
+
+    return run(argv)
+
+
+def bench_main(argv: List[str]) -> int:
+    from .bench import bench_main as run
+
+    return run(argv)
+
+
+# each command imports its module when it runs, so `twins --help` needs neither Theano nor hypothesis
+COMMANDS = {"certify": certify_main, "replay": replay_main, "export": export_main, "gate": gate_main,
+            "bench": bench_main}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    _optional_commands()
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: twins {" + ",".join(COMMANDS) + "} ...\n\n" + (__doc__ or ""))
         return 0 if argv else 2

@@ -1,7 +1,7 @@
 """Compare Theano's output with the twin's: shape, dtype, non-finite positions, values."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np

@@ -146,11 +146,11 @@ def _nonfinite_outputs(loaded: Any, net: Any, samples: Any, n_batches: int, batc
     """
     import layers_np
 
-    from .network import _as_batches, fuzz_inputs
+    from .network import as_batches, fuzz_inputs
 
     outputs = list(loaded) if isinstance(loaded, (list, tuple)) else [loaded]
     inputs = [l for l in layers_np.get_all_layers(outputs) if isinstance(l, layers_np.InputLayer)]
-    batches = list(_as_batches(net, samples)) if samples is not None else []
+    batches = list(as_batches(net, samples)) if samples is not None else []
     rng = np.random.default_rng(seed)
     batches += [fuzz_inputs(net, rng, batch_size) for _ in range(n_batches)]
     for b, batch in enumerate(batches):

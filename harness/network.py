@@ -18,24 +18,20 @@ that agrees with Theano, the layer itself is right.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from .compare import Comparison, compare_arrays
+from .execute import NetworkError, NetworkRun
 from .tolerance import Tolerance, default_tolerance
 
 __all__ = ["certify_network", "NetworkReport", "LayerRow", "NetworkError", "network_dtype", "fuzz_inputs",
-           "input_specs"]
+           "input_specs", "as_batches"]
 
 FREE_DIM_RANGE = (2, 9)  # free non-batch axes (e.g. time) are drawn from [2, 9)
 INT_INPUT_HIGH = 10      # integer inputs not feeding an embedding are drawn from [0, 10)
-
-
-class NetworkError(ValueError):
-    """The network or the inputs cannot be certified (not a discrepancy: bad input)."""
 
 
 @dataclass
@@ -233,7 +229,7 @@ def fuzz_inputs(theano_output: Any, rng: np.random.Generator, batch_size: int) -
     return arrays
 
 
-def _as_batches(theano_output: Any, inputs: Any) -> List[List[np.ndarray]]:
+def as_batches(theano_output: Any, inputs: Any) -> List[List[np.ndarray]]:
     """User samples (array or {InputLayer or name: array}) as one batch in InputLayer order."""
     specs = input_specs(theano_output)
     if isinstance(inputs, Mapping):
@@ -275,98 +271,6 @@ def _as_batches(theano_output: Any, inputs: Any) -> List[List[np.ndarray]]:
 # ---------------------------------------------------------------------------
 # certification
 # ---------------------------------------------------------------------------
-class _Checker:
-    """The compiled Theano function of every layer output, and the twin, for one network."""
-
-    def __init__(self, theano_output: Any, twin: Any = None, dtype: str = "float64") -> None:
-        import layers_np as L
-        import layers_theano as LT
-        from layers_theano.backend import config, function
-
-        self.th_layers = LT.get_all_layers(theano_output)
-        if twin is None:
-            try:
-                twin = LT.to_numpy(theano_output)
-            except (TypeError, ValueError) as exc:
-                raise NetworkError(f"cannot build the numpy twin: {exc}") from None
-        self.twin = twin
-        self.np_layers = L.get_all_layers(twin)
-        if len(self.np_layers) != len(self.th_layers):
-            raise NetworkError(f"the twin has {len(self.np_layers)} layers, the Theano network {len(self.th_layers)}")
-        for i, (a, b) in enumerate(zip(self.th_layers, self.np_layers)):
-            if isinstance(a, LT.InputLayer) != isinstance(b, L.InputLayer):
-                raise NetworkError(f"layer {i}: Theano {type(a).__name__} vs twin {type(b).__name__}: "
-                                   f"the twin is not the same network")
-        self.inputs = [i for i, l in enumerate(self.th_layers) if isinstance(l, LT.InputLayer)]
-        self.computed = [i for i, l in enumerate(self.th_layers) if not isinstance(l, LT.InputLayer)]
-        start = time.perf_counter()
-        # floatX is the network's dtype while the graph is built, as when the model was trained
-        # (layers that create constants or casts at get_output time follow floatX)
-        with config.change_flags(floatX=dtype):
-            outputs = LT.get_output([self.th_layers[i] for i in self.computed], deterministic=True)
-            self.fn = function([self.th_layers[i].input_var for i in self.inputs], outputs, on_unused_input="ignore")
-        self.compile_seconds = time.perf_counter() - start
-        # where each layer's inputs come from (positions in the layer list)
-        pos = {id(l): i for i, l in enumerate(self.np_layers)}
-        self.incoming = {i: [pos[id(c)] for c in _incoming_layers(self.np_layers[i])] for i in self.computed}
-
-    def _alone(self, i: int, arrays: Mapping[int, Any]) -> Any:
-        """Twin layer ``i`` on ``arrays`` for its inputs; an exception is returned, not raised.
-
-        Runs the layer through ``layers_np.get_output`` with its incoming layers' values given,
-        so the certified computation is the planned kernel a deployed model runs.
-        """
-        from layers_np import get_output
-
-        values = []
-        for j in self.incoming[i]:
-            if isinstance(arrays[j], BaseException):
-                return arrays[j]
-            values.append(arrays[j])
-        layer = self.np_layers[i]
-        given = dict(zip(_incoming_layers(layer), values))
-        try:
-            with np.errstate(all="ignore"):  # overflow to inf is compared, not warned about
-                return get_output(layer, given)
-        except Exception as exc:
-            return exc
-
-    def _check_input(self, i: int, array: np.ndarray) -> Any:
-        """The twin InputLayer's own check (a loaded model also checks the dtype)."""
-        layer = self.np_layers[i]
-        if array.dtype.kind in "iu" and type(layer).__name__ == "InputLayer":
-            return array  # the base twin InputLayer takes floats only; integer ids go to an EmbeddingLayer
-        try:
-            return layer.check_input(array)
-        except Exception as exc:
-            return exc
-
-    def run(self, batch: Sequence[np.ndarray]) -> Tuple[Dict[int, np.ndarray], Dict[int, Any], Dict[int, Any], float, float]:
-        """Theano outputs, the twin's outputs and each twin layer alone on Theano's inputs."""
-        start = time.perf_counter()
-        th_out = [np.asarray(a) for a in self.fn(*batch)]
-        th_seconds = time.perf_counter() - start
-        theano = {i: a for i, a in zip(self.inputs, batch)}
-        theano.update(zip(self.computed, th_out))
-        # The twin runs layer by layer (each layer once, as get_output does) so that a layer
-        # raising is recorded against that layer and the layers fed by it, not the whole run.
-        start = time.perf_counter()
-        twin: Dict[int, Any] = {}
-        for i, a in zip(self.inputs, batch):
-            twin[i] = self._check_input(i, a)
-        for i in self.computed:
-            twin[i] = self._alone(i, twin)
-        tw_seconds = time.perf_counter() - start
-        alone = {i: self._alone(i, theano) for i in self.computed}
-        return theano, twin, alone, th_seconds, tw_seconds
-
-
-def _incoming_layers(layer: Any) -> List[Any]:
-    from layers_np.base import _incoming
-
-    return _incoming(layer)
-
-
 def _error_comparison(theano: np.ndarray, exc: BaseException, tol: Tolerance) -> Comparison:
     return Comparison(ok=False, reason=f"twin raised {type(exc).__name__}: {exc}", dtype=str(theano.dtype),
                       shape=tuple(theano.shape), size=int(theano.size), tolerance=str(tol),
@@ -413,7 +317,7 @@ def certify_network(theano_output: Any, inputs: Any = None, *, dtype: Optional[s
     batches: List[List[np.ndarray]] = []
     sources = []
     if inputs is not None:
-        batches += _as_batches(theano_output, inputs)
+        batches += as_batches(theano_output, inputs)
         sources.append("samples")
     if inputs is None or fuzz:
         rng = np.random.default_rng(seed)
@@ -422,7 +326,7 @@ def certify_network(theano_output: Any, inputs: Any = None, *, dtype: Optional[s
     if not batches:
         raise NetworkError("no input batches: give samples or n_batches >= 1")
 
-    checker = _Checker(theano_output, twin, net_dtype)
+    checker = NetworkRun(theano_output, twin, net_dtype)
     rows = {i: LayerRow(i, checker.np_layers[i].name or f"{type(checker.np_layers[i]).__name__.lower()}_{i}",
                         type(checker.th_layers[i]).__name__, tuple(checker.th_layers[i].output_shape))
             for i in checker.computed}

@@ -105,16 +105,10 @@ def _upcast(arrays: Sequence[np.ndarray], tested: str, target: str) -> List[np.n
 
 def twin_output(pair: Any, case: Any, inputs: Sequence[np.ndarray], params: Sequence[np.ndarray]) -> np.ndarray:
     """Build a fresh twin for ``case`` (its kwargs and declared shapes), load ``params``, run on ``inputs``."""
-    import layers_np as L
+    from .execute import build_twin, run_twin
 
-    from .strategies import resolve
-
-    np_inputs = [L.InputLayer(s, name=f"in{i}") for i, s in enumerate(case.declared_shapes)]
-    incoming = np_inputs if pair.multi_input else np_inputs[0]
-    twin = pair.numpy_layer(incoming, **resolve(case.kwargs, "numpy"))
-    L.set_all_param_values(twin, list(params))
-    with np.errstate(all="ignore"):
-        return np.asarray(twin({l: a for l, a in zip(np_inputs, inputs)}))
+    twin, twin_inputs = build_twin(pair, case, params)
+    return np.asarray(run_twin(twin, twin_inputs, inputs)[0])
 
 
 def oracle_output(pair: Any, built: Any) -> Tuple[Optional[np.ndarray], str, str]:
@@ -224,14 +218,13 @@ def _cross_check(pair: Any, built: Any, oracle: np.ndarray, theano: np.ndarray, 
     If Theano in float64 is as far from the oracle (in tested-dtype ulps) as the blamed side,
     the difference is not rounding: the verdict becomes ``formula``.
     """
-    from .runner import build, compiled_function
+    from .execute import build, run_theano
 
     tested = built.case.dtype
     case64 = dataclasses.replace(built.case, dtype="float64")
     b64 = build(pair, case64, inputs=_upcast(built.inputs, tested, "float64"),
                 params=_upcast(built.params, tested, "float64"))
-    fn, _, _ = compiled_function(pair, b64)
-    th64 = np.asarray(fn(*([np.asarray(a) for a in b64.inputs] + list(b64.params))))
+    th64 = run_theano(pair, b64)[0]
     if th64.shape != oracle.shape:
         return
     differ = theano != twin
@@ -248,21 +241,19 @@ def _cross_check(pair: Any, built: Any, oracle: np.ndarray, theano: np.ndarray, 
 def blame_case(pair: Any, built: Any, theano: Optional[np.ndarray] = None, twin: Optional[np.ndarray] = None,
                bound: Optional[np.ndarray] = None, worst_index: Optional[Tuple[int, ...]] = None,
                cross_check: bool = False) -> Blame:
-    """Blame for one built case (``harness.runner.Built``).
+    """Blame for one built case (``harness.execute.Built``).
 
     ``theano``/``twin``/``bound`` are recomputed when not given. ``cross_check`` also runs
     Theano in float64 (one compile per structure, float32 cases only) when a side is blamed,
     to tell a precision problem from a formula difference.
     """
-    from .runner import compiled_function
+    from .execute import run_theano, run_twin
 
     try:
         if theano is None:
-            fn, _, _ = compiled_function(pair, built)
-            theano = np.asarray(fn(*([np.asarray(a) for a in built.inputs] + list(built.params))))
+            theano = run_theano(pair, built)[0]
         if twin is None:
-            with np.errstate(all="ignore"):
-                twin = np.asarray(built.twin({l: a for l, a in zip(built.twin_inputs, built.inputs)}))
+            twin = np.asarray(run_twin(built.twin, built.twin_inputs, built.inputs)[0])
     except Exception as exc:
         return Blame(note=f"cannot run the case: {type(exc).__name__}: {exc}")
     theano, twin = np.asarray(theano), np.asarray(twin)
@@ -394,19 +385,20 @@ def attribute_network(theano_output: Any, inputs: Any = None, *, n_batches: int 
                       seed: int = 0, twin: Any = None) -> List[LayerAttribution]:
     """Per-layer added vs propagated error of a network (maxima over the batches).
 
-    Uses :mod:`harness.network`'s checker (one Theano function for every layer output), so the
-    batches are the ones :func:`harness.network.certify_network` draws with the same arguments.
+    Runs the network through :class:`harness.execute.NetworkRun` (one Theano function for every
+    layer output), on the batches :func:`harness.network.certify_network` draws with the same arguments.
     """
     from . import network as N
+    from .execute import NetworkRun
 
     batches: List[List[np.ndarray]] = []
     if inputs is not None:
-        batches += N._as_batches(theano_output, inputs)
+        batches += N.as_batches(theano_output, inputs)
     else:
         rng = np.random.default_rng(seed)
         batches += [N.fuzz_inputs(theano_output, rng, batch_size) for _ in range(n_batches)]
     dtype = N.network_dtype(theano_output)
-    checker = N._Checker(theano_output, twin)
+    checker = NetworkRun(theano_output, twin, dtype)
     names = {i: (checker.np_layers[i].name or f"{type(checker.np_layers[i]).__name__.lower()}_{i}",
                  type(checker.th_layers[i]).__name__) for i in checker.computed}
     acc: Optional[List[LayerAttribution]] = None

@@ -2,7 +2,7 @@
 every run and every machine, so a gate never flakes) and ``thorough`` (long fuzzing)."""
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, settings
 
 PROFILES = ("dev", "ci", "thorough")
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,

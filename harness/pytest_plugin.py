@@ -10,7 +10,6 @@ Ini: ``twins_builtin = true`` adds the built-in catalogue; ``twins_pairs`` lists
 """
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any, List
 
@@ -92,10 +91,7 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: List[Any]) -
         return
     from . import registry
 
-    if config.getini("twins_builtin"):
-        registry.load_builtin_catalogue()
-    for module in config.getini("twins_pairs"):
-        importlib.import_module(module)
+    registry.load_pairs(config.getini("twins_pairs"), builtin=config.getini("twins_builtin"))
     for pair in registry.all_pairs():
         for dtype in pair.dtypes:
             items.append(CertifyItem.from_parent(session, name=f"certify[{pair.name}-{dtype}]", pair=pair, dtype=dtype))

@@ -12,6 +12,9 @@ and plain ``pytest`` (through the ``twins`` plugin) certifies it in float32 and 
 """
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -67,9 +70,19 @@ class Pair:
     prepare: Optional[Callable[..., Any]] = None
     family: str = "user"
     max_examples_scale: float = 1.0
+    source: str = ""  # the module whose import registers the pair (replay imports it again)
+    recorded_twin: bool = field(default=False, repr=False)  # it added its classes to layers_theano.twins
 
 
+BUILTIN = "harness.catalogue"
 _REGISTRY: Dict[str, Pair] = {}
+_LOADING: List[str] = []  # the modules load_pairs is importing, innermost last
+
+
+def _caller_module() -> str:
+    """The module calling register_pair (the fallback source of pairs registered outside load_pairs)."""
+    frame = sys._getframe(2)
+    return str(frame.f_globals.get("__name__", "")) if frame is not None else ""
 
 
 def register_pair(name: str, theano_layer: Callable[..., Any], numpy_layer: Callable[..., Any], draws: Any,
@@ -84,15 +97,33 @@ def register_pair(name: str, theano_layer: Callable[..., Any], numpy_layer: Call
     if name in _REGISTRY and not replace:
         existing = _REGISTRY[name]
         if existing.theano_layer is theano_layer and existing.numpy_layer is numpy_layer:
+            if _LOADING:
+                existing.source = _LOADING[-1]
             return existing
         raise ValueError(f"register_pair: a pair named {name!r} is already registered (pass replace=True)")
+    options.setdefault("source", _LOADING[-1] if _LOADING else _caller_module())
     pair = Pair(name=name, theano_layer=theano_layer, numpy_layer=numpy_layer, draws=draws, **options)
+    if name in _REGISTRY:
+        unregister_pair(name)
     _REGISTRY[name] = pair
+    # the correspondence goes to the one twin registry, so to_numpy (and gate, export) convert a
+    # user's layer class; a Theano class that already has a twin keeps it (a broken candidate
+    # certified against a built-in layer does not replace the built-in twin)
+    from layers_theano.twins import register_twin, twin_of
+
+    if twin_of(theano_layer) is None:
+        register_twin(theano_layer, numpy_layer)
+        pair.recorded_twin = True
     return pair
 
 
 def unregister_pair(name: str) -> None:
-    _REGISTRY.pop(name, None)
+    """Forget a pair (and the twin correspondence it recorded, if it recorded one)."""
+    pair = _REGISTRY.pop(name, None)
+    if pair is not None and pair.recorded_twin:
+        from layers_theano.twins import unregister_twin
+
+        unregister_twin(pair.theano_layer, pair.numpy_layer)
 
 
 def get_pair(name: str) -> Pair:
@@ -106,6 +137,52 @@ def all_pairs() -> List[Pair]:
     return list(_REGISTRY.values())
 
 
+def _import_pairs_module(module: str) -> None:
+    """Import a module that registers pairs; re-run it if it was imported before (its pairs may
+    have been unregistered since, e.g. by a test fixture)."""
+    loaded = sys.modules.get(module)
+    _LOADING.append(module)
+    try:
+        if loaded is None or module == BUILTIN:  # the catalogue's pairs are registered once per process
+            importlib.import_module(module)
+            return
+        try:
+            importlib.reload(loaded)
+        except ValueError:  # register_pair refuses a duplicate name: its pairs are still registered
+            pass
+    finally:
+        _LOADING.pop()
+
+
+def load_pairs(modules: Sequence[str] = (), builtin: bool = False) -> None:
+    """Register pairs: the built-in catalogue (``builtin``) and each of ``modules``.
+
+    The one way pairs are loaded, by ``twins certify --pairs-module``, the pytest plugin's
+    ``twins_pairs``/``twins_builtin`` options and ``twins replay``. Modules resolve as with
+    ``python -m``: the current directory comes first. Each registered pair records the module
+    that registered it (``Pair.source``), which reproducers save so replay can load it again.
+
+    Raises
+    ------
+    ImportError
+        When a module (or the Theano side the catalogue needs) cannot be imported.
+    """
+    if builtin:
+        _import_pairs_module(BUILTIN)
+    if modules and os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for module in modules:
+        _import_pairs_module(module)
+
+
+def load_source(source: str) -> None:
+    """Load the pairs of one recorded ``Pair.source`` (the catalogue's submodules load it whole)."""
+    if source == BUILTIN or source.startswith(BUILTIN + "."):
+        load_pairs(builtin=True)
+    else:
+        load_pairs([source])
+
+
 def load_builtin_catalogue() -> None:
     """Register every built-in pair (imports ``harness.catalogue``)."""
-    from . import catalogue  # noqa: F401
+    load_pairs(builtin=True)

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 import os
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -51,9 +51,9 @@ def encode(value: Any) -> Any:
 def _allowed_function(name: Any) -> bool:
     from layers_np import nonlinearities
 
-    from .strategies import _FUNCTIONS
+    from layers_theano.twins import named
 
-    return isinstance(name, str) and (name in _FUNCTIONS or name in nonlinearities.__all__)
+    return isinstance(name, str) and (name in nonlinearities.__all__ or named(name) is not None)
 
 
 def decode(value: Any, label: str = "<reproducer>") -> Any:
@@ -85,6 +85,8 @@ def save_reproducer(report_dir: str, pair: Any, built: Any) -> str:
         "values": {"dist": case.values.dist, "scale": case.values.scale, "seed": case.values.seed,
                    "param_scale": case.values.param_scale},
         "param_names": built.param_names,
+        # how replay registers the pair again: the module whose import registers it
+        "pairs_module": getattr(pair, "source", "") or "",
     }
     text = json.dumps(meta, sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
@@ -146,10 +148,19 @@ def _check_meta(meta: Any, label: str) -> None:
     names = meta.get("param_names")
     if not isinstance(names, list) or len(names) > _MAX_INPUTS or not all(isinstance(n, str) for n in names):
         raise bad("'param_names' must be a list of strings")
+    module = meta.get("pairs_module", "")
+    if not isinstance(module, str) or (module and not all(p.isidentifier() for p in module.split("."))):
+        raise bad("'pairs_module' must be a dotted module name")
 
 
-def load_reproducer(path: str, limits: Optional[Limits] = None) -> Tuple[Case, List[np.ndarray], List[np.ndarray]]:
+def load_reproducer(path: str, limits: Optional[Limits] = None,
+                    on_pairs_module: Optional[Callable[[str], None]] = None) -> Tuple[Case, List[np.ndarray], List[np.ndarray]]:
     """The case, inputs and parameters of a reproducer file.
+
+    ``on_pairs_module(name)`` is called, once the metadata is valid and before the
+    hyperparameters are decoded, with the module that registered the pair ("" in files
+    written before it was recorded: their pairs are the built-in catalogue's); replay loads the
+    pairs there, so the function names the pair registered are known to the decoder.
 
     Raises
     ------
@@ -181,6 +192,8 @@ def load_reproducer(path: str, limits: Optional[Limits] = None) -> Tuple[Case, L
                 raise ReproducerError(label, f"input_{i} has shape {arr.shape}, the metadata says {tuple(shape)}")
             inputs.append(arr)
         params = [reader.read(f"param_{i}") for i in range(n_par)]
+    if on_pairs_module is not None:
+        on_pairs_module(meta.get("pairs_module") or "")
     v = meta["values"]
     case = Case(pair=meta["pair"], dtype=meta["dtype"], kwargs=decode(meta["kwargs"], label),
                 input_shapes=[tuple(s) for s in meta["input_shapes"]],

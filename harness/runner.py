@@ -1,9 +1,7 @@
-"""Run fuzzed cases through both sides and certify pairs.
+"""Certify pairs: fuzz cases, run both sides (:mod:`harness.execute`), compare, blame.
 
-Compile once per graph structure: parameters and inputs are inputs of the compiled
-Theano function (shared variables are swapped for symbolic ones with ``givens``), so every
-case with the same hyperparameters, dtype and input ranks reuses one function whatever
-its shapes and weights.
+Every case also runs the twin on upcast copies (the oracle, :mod:`harness.oracle`) to say
+which side is further from the exact result; TWINS_ORACLE=0 turns it off.
 """
 from __future__ import annotations
 
@@ -16,39 +14,17 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .compare import Comparison, compare_arrays
-from .registry import Pair, get_pair
-from .strategies import Case, cases, resolve
+from .execute import Built, Discrepancy, build, run
+from .registry import Pair
+from .strategies import Case, cases
 from .tolerance import default_tolerance
 
+__all__ = ["CaseResult", "PairStats", "Discrepancy", "evaluate", "certify_pair", "replay", "ORACLE"]
 
-# Every case also runs the twin on upcast copies (the oracle, harness.oracle) to say which side
-# is further from the exact result; TWINS_ORACLE=0 turns it off.
 ORACLE = os.environ.get("TWINS_ORACLE", "1") != "0"
 ULP_SAMPLES_PER_CASE = 64
 ULP_SAMPLES_CAP = 4096  # per PairStats
 RATIO_SAMPLES_CAP = 4096
-
-
-class HarnessError(RuntimeError):
-    """The harness could not run a case (not a discrepancy: a broken pair or strategy)."""
-
-
-class Discrepancy(AssertionError):
-    """The twin disagrees with Theano."""
-
-
-@dataclass
-class Built:
-    """Both sides of one case, built and filled with the same arrays."""
-
-    case: Case
-    theano_layer: Any
-    theano_inputs: List[Any]
-    twin: Any
-    twin_inputs: List[Any]
-    inputs: List[np.ndarray]
-    params: List[np.ndarray]
-    param_names: List[str]
 
 
 @dataclass
@@ -67,99 +43,6 @@ class CaseResult:
         return self.comparison.ok
 
 
-_COMPILED: Dict[Tuple[Any, ...], Any] = {}
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, np.ndarray):
-        return ("array", value.shape, value.dtype.str, value.tobytes())
-    try:
-        hash(value)
-        return value
-    except TypeError:
-        return repr(value)
-
-
-def structure_key(pair: Pair, case: Case) -> Tuple[Any, ...]:
-    """Cases with equal keys share one compiled function: everything but shapes and values,
-    unless the pair's Theano graph bakes in its input shapes."""
-    free_axes = tuple(tuple(d is None for d in s) for s in case.declared_shapes)
-    key: Tuple[Any, ...] = (pair.name, case.dtype, _freeze(case.kwargs), free_axes)
-    if pair.shape_in_key:
-        key += (tuple(case.input_shapes),)
-    return key
-
-
-def _short(name: Optional[str]) -> str:
-    return (name or "").split(".")[-1]
-
-
-def build(pair: Pair, case: Case, inputs: Optional[List[np.ndarray]] = None,
-          params: Optional[List[np.ndarray]] = None) -> Built:
-    """Build the Theano layer and the twin for ``case``; arrays are drawn unless given."""
-    import layers_np as L
-    import layers_theano as LT
-    from layers_theano.backend import config
-
-    dtype = case.dtype
-    rng = np.random.default_rng(case.values.seed)
-    clamp = pair.values.get("clamp_points", ())
-    if inputs is None:
-        inputs = [case.values.sample(rng, s, dtype, clamp) for s in case.input_shapes]
-    with config.change_flags(floatX=dtype):
-        th_inputs = [LT.InputLayer(s, name=f"in{i}") for i, s in enumerate(case.declared_shapes)]
-        th_incoming = th_inputs if pair.multi_input else th_inputs[0]
-        th_layer = pair.theano_layer(th_incoming, **resolve(case.kwargs, "theano"))
-    np_inputs = [L.InputLayer(s, name=f"in{i}") for i, s in enumerate(case.declared_shapes)]
-    np_incoming = np_inputs if pair.multi_input else np_inputs[0]
-    twin = pair.numpy_layer(np_incoming, **resolve(case.kwargs, "numpy"))
-
-    th_params = LT.get_all_params(th_layer)
-    np_params = L.get_all_params(twin)
-    th_desc = [(_short(p.name), tuple(p.get_value().shape)) for p in th_params]
-    np_desc = [(_short(p.name), tuple(p.shape)) for p in np_params]
-    if th_desc != np_desc:
-        raise Discrepancy(f"{pair.name}: parameters differ (name, shape) in order: theano {th_desc}, twin {np_desc}")
-    if params is None:
-        params = []
-        positive = set(pair.values.get("positive_params", ()))
-        for name, shape in th_desc:
-            p = rng.standard_normal(shape) * case.values.param_scale
-            if name in positive:
-                p = np.abs(p) + 1e-3
-            params.append(p.astype(dtype))
-        if pair.prepare is not None:
-            inputs, params = pair.prepare(case.kwargs, inputs, params, rng)
-            inputs = [np.asarray(a, dtype=dtype) for a in inputs]
-            params = [np.asarray(p, dtype=dtype) for p in params]
-    L.set_all_param_values(twin, params)
-    return Built(case, th_layer, th_inputs, twin, np_inputs, inputs, params, [n for n, _ in th_desc])
-
-
-def compiled_function(pair: Pair, built: Built) -> Tuple[Any, bool, float]:
-    """The Theano function for the case's structure: (fn, compiled_now, compile_seconds)."""
-    key = structure_key(pair, built.case)
-    if key in _COMPILED:
-        return _COMPILED[key], False, 0.0
-    import layers_theano as LT
-    from layers_theano.backend import config, function
-
-    start = time.perf_counter()
-    with config.change_flags(floatX=built.case.dtype):
-        th_params = LT.get_all_params(built.theano_layer)
-        symbols = [p.type() for p in th_params]
-        out = LT.get_output(built.theano_layer, deterministic=True)
-        fn = function([i.input_var for i in built.theano_inputs] + symbols, out,
-                      givens=list(zip(th_params, symbols)), on_unused_input="ignore")
-    seconds = time.perf_counter() - start
-    _COMPILED[key] = fn
-    return fn, True, seconds
-
-
 def _check_declared(label: str, declared: Sequence[Optional[int]], actual: Tuple[int, ...]) -> Optional[str]:
     declared = tuple(declared)
     if len(declared) != len(actual) or any(d is not None and d != a for d, a in zip(declared, actual)):
@@ -169,16 +52,8 @@ def _check_declared(label: str, declared: Sequence[Optional[int]], actual: Tuple
 
 def evaluate(pair: Pair, built: Built) -> CaseResult:
     """Run both sides on the built case and compare."""
-    fn, compiled, compile_seconds = compiled_function(pair, built)
-    args = [np.asarray(a) for a in built.inputs] + list(built.params)
-    start = time.perf_counter()
-    theano_out = np.asarray(fn(*args))
-    theano_seconds = time.perf_counter() - start
-    feed = {l: a for l, a in zip(built.twin_inputs, built.inputs)}
-    start = time.perf_counter()
-    with np.errstate(all="ignore"):  # overflow to inf is compared, not warned about
-        twin_out = built.twin(feed)
-    twin_seconds = time.perf_counter() - start
+    out = run(pair, built)
+    theano_out, twin_out = out.theano, out.twin
 
     tol = pair.tolerance.get(built.case.dtype, default_tolerance(built.case.dtype))
     bound = None
@@ -190,7 +65,7 @@ def evaluate(pair: Pair, built: Built) -> CaseResult:
         problem = _check_declared(label, layer.output_shape, theano_out.shape)
         if problem and comparison.ok:
             comparison.ok, comparison.reason = False, problem
-    result = CaseResult(built.case, comparison, theano_seconds, twin_seconds, compiled, compile_seconds)
+    result = CaseResult(built.case, comparison, out.theano_seconds, out.twin_seconds, out.compiled, out.compile_seconds)
     if ORACLE:
         _attach_oracle(pair, built, result, theano_out, twin_out, bound)
     return result
@@ -211,10 +86,6 @@ def _attach_oracle(pair: Pair, built: Built, result: CaseResult, theano_out: np.
             result.blame = Blame(note="outputs not comparable")
     except Exception as exc:  # the oracle is advisory: never turn a case into a harness error
         result.blame = Blame(note=f"oracle failed: {type(exc).__name__}: {exc}")
-
-
-def run_case(pair: Pair, case: Case) -> CaseResult:
-    return evaluate(pair, build(pair, case))
 
 
 # ---------------------------------------------------------------------------
@@ -363,11 +234,14 @@ def _confirm_blame(pair: Pair, stats: PairStats) -> None:
 
 
 def replay(path: str) -> CaseResult:
-    """Re-run a saved reproducer; returns the result (the comparison says what differs)."""
-    from .registry import load_builtin_catalogue
+    """Re-run a saved reproducer; returns the result (the comparison says what differs).
+
+    The pair is registered again by importing the module recorded in the reproducer (the
+    built-in catalogue for built-in pairs and for files that predate the record).
+    """
+    from .registry import BUILTIN, get_pair, load_source
     from .reproducer import load_reproducer
 
-    load_builtin_catalogue()
-    case, inputs, params = load_reproducer(path)
+    case, inputs, params = load_reproducer(path, on_pairs_module=lambda source: load_source(source or BUILTIN))
     pair = get_pair(case.pair)
     return evaluate(pair, build(pair, case, inputs=inputs, params=params))

@@ -7,7 +7,7 @@ replay exactly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -39,19 +39,26 @@ class Fn:
         return f"{self.name}({inner})" if self.args else self.name
 
 
-_FUNCTIONS: Dict[str, Tuple[Any, Any]] = {}
-
-
 def register_function(name: str, theano_fn: Any, numpy_fn: Any) -> None:
-    """Name a pair of functions (Theano, numpy) for use as ``Fn(name)`` in hyperparameters."""
-    _FUNCTIONS[name] = (theano_fn, numpy_fn)
+    """Name a pair of functions (Theano, numpy) for use as ``Fn(name)`` in hyperparameters.
+
+    The pair goes to the one registry of twin correspondences (:mod:`layers_theano.twins`);
+    a Theano function that already has a twin keeps it for ``to_numpy`` (``Fn(name)`` still
+    resolves to ``numpy_fn``, so a deliberately wrong twin can be certified by name).
+    """
+    from layers_theano.twins import register_twin
+
+    register_twin(theano_fn, numpy_fn, name=name, replace=False)
 
 
 def resolve(value: Any, side: str) -> Any:
     """Replace Fn specs in (nested) hyperparameters by the ``side`` ('theano'/'numpy') object."""
     if isinstance(value, Fn):
-        if value.name in _FUNCTIONS:
-            fn = _FUNCTIONS[value.name][0 if side == "theano" else 1]
+        from layers_theano.twins import named
+
+        entry = named(value.name)
+        if entry is not None:
+            fn = entry[0 if side == "theano" else 1]
         else:
             if side == "theano":
                 from layers_theano import nonlinearities as module

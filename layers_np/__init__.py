@@ -6,7 +6,7 @@
 """
 from . import init, nonlinearities
 from ._plan import CHUNK_BYTES, blas_threads, profile_runtime, set_blas_threads
-from .base import (InputLayer, Layer, MergeLayer, Param, TwinError, cast_param_values, count_params,
+from .base import (InputLayer, Layer, MergeLayer, Param, TwinError, cast_param_values, count_params, evaluate_layer,
                    get_all_layers, get_all_param_values, get_all_params, get_output, set_all_param_values)
 from .conv import *  # noqa: F401,F403
 from .dense import *  # noqa: F401,F403

@@ -377,7 +377,6 @@ def _pool(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
         need = tuple(max(S[i] + 2 * pad[i], (O[i] - 1) * st[i] + ws[i]) for i in range(nd))
         xp = alloc.scratch(x.shape[:2] + need, x.dtype, fill=-np.inf)
         interior = xp[(slice(None), slice(None)) + tuple(slice(pad[i], pad[i] + S[i]) for i in range(nd))]
-    lead = (slice(None), slice(None))
     if nd == 1 and O[0] == 1 and ws[0] >= 8:
         # one window over the whole (used part of the) axis: a single max reduction
         w = ws[0]
@@ -547,7 +546,6 @@ def _embedding(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Ker
     if x.dtype.kind not in "iu" or x.size == 0:
         return None
     out = _Out(x.shape + (W.shape[1],), W.dtype)
-    n = W.shape[0]
     get = alloc.output(out.shape, out.dtype)
     fallback = layer.get_output_for
 

@@ -8,13 +8,13 @@ returns ``X``; each layer is evaluated once per call even when ancestors are sha
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
 from . import _plan
 from ._record import RecordsArguments
-from ._graph import get_all_layers, incoming_layers as _incoming
+from ._graph import get_all_layers, incoming_layers
 from .init import as_array
 
 Shape = Tuple[Optional[int], ...]
@@ -283,6 +283,38 @@ def _evaluate(plan: "_Plan", given: Dict[int, Any], kwargs: Dict[str, Any]) -> D
         else:
             outputs[id(l)] = l.get_output_for(outputs[id(l.input_layer)], **kwargs)
     return outputs
+
+
+def evaluate_layer(layer: Layer, inputs: Mapping[Any, Any], **kwargs: Any) -> Any:
+    """The output of one layer alone, computed from arrays given for its incoming layers.
+
+    Parameters
+    ----------
+    layer : Layer
+        A non-input layer.
+    inputs : mapping
+        ``{incoming layer: array}`` for each layer of ``incoming_layers(layer)``: its
+        ``input_layer`` (or ``input_layers``) and, for recurrent layers, the mask and
+        initial-state layers it was given.
+    **kwargs
+        Passed on as :func:`get_output` passes them.
+
+    Returns
+    -------
+    array
+        What :func:`get_output` computes for ``layer`` when its incoming layers output ``inputs``
+        (e.g. the twin layer on another implementation's arrays, to tell its own error from the
+        error it receives).
+    """
+    if isinstance(layer, InputLayer):
+        raise TwinError(f"evaluate_layer: {layer._label()} is an InputLayer; it computes nothing")
+    given = {id(l): v for l, v in inputs.items()}
+    incoming = incoming_layers(layer)
+    missing = [l for l in incoming if id(l) not in given]
+    if missing:
+        raise TwinError(f"evaluate_layer: no array given for {missing[0]._label()}, an incoming layer of {layer._label()}")
+    # through get_output with the incoming layers given: the planned kernels a deployed model runs
+    return get_output(layer, {l: given[id(l)] for l in incoming}, **kwargs)
 
 
 _INPUT, _MERGE, _EXTRA, _SINGLE = range(4)

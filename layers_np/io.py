@@ -50,7 +50,7 @@ from . import init as _init
 from . import nonlinearities as _nonlinearities
 from ._atomic import atomic_savez
 from ._record import RecordsArguments
-from .base import InputLayer, Layer, MergeLayer, Param, TwinError, _fmt_shape, _incoming, get_all_layers, get_all_params
+from .base import InputLayer, Layer, MergeLayer, Param, TwinError, _fmt_shape, get_all_layers, get_all_params, incoming_layers
 from .safe_npz import (DEFAULT_LIMITS, BadMemberError, ChecksumMismatchError, LimitExceededError, Limits,
                        ModelFileError, NotAModelFileError, NpzReader, ObjectArrayError, TruncatedFileError,
                        UnsafeFileError, UnsupportedArrayError, current_limits, loads_json, set_default_limits)
@@ -414,7 +414,7 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
             params.append({"name": p.name, "key": key, "shape": list(p.shape), "dtype": p.value.dtype.name,
                            "tags": sorted(p.tags)})
         spec_layers.append({"name": name, "class": class_name, "args": args,
-                            "incoming": [names[id(l)] for l in _incoming(layer)],
+                            "incoming": [names[id(l)] for l in incoming_layers(layer)],
                             "output_shape": list(layer.output_shape), "params": params})
     for key, arr in encoder.arrays.items():
         if arr.dtype.kind not in "biuf":

@@ -7,7 +7,7 @@ reduced axis length in turn (``tensor.mean`` does).
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Sequence, Tuple
 
 import numpy as np
 

@@ -648,7 +648,7 @@ class GRULayer(_Gated):
                                            self.nonlinearity_hid))
         order = _steps(steps, self.backwards)
         outputs = []
-        s_r, s_u, s_c = slice(0, n), slice(n, 2 * n), slice(2 * n, 3 * n)
+        s_c = slice(2 * n, 3 * n)
         s_ru = slice(0, 2 * n)
         dot = np.dot
         with np.errstate(over="ignore"):

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Uni
 import numpy as np
 
 from layers_np._record import RecordsArguments
-from layers_np._graph import get_all_layers, incoming_layers as _incoming
+from layers_np._graph import get_all_layers
 from layers_np.init import as_array
 
 from .backend import T, config, shared

@@ -7,47 +7,23 @@ are its own.
 """
 from __future__ import annotations
 
-import inspect
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Dict, List, Union
 
-import layers_np
-from layers_np import nonlinearities as np_nonlinearities
 from layers_np._record import RecordsArguments
 
-from . import nonlinearities as th_nonlinearities
 from .base import Layer, get_all_layers
+from .twins import register_nonlinearity, register_twin, twin_of
 
-_TWIN_CLASSES: Dict[type, type] = {}
-_TWIN_FUNCTIONS: Dict[int, Callable] = {}
-
-
-def register_twin(theano_cls: type, numpy_cls: type) -> None:
-    """Declare ``numpy_cls`` as the twin of ``theano_cls`` (layers or nonlinearity classes)."""
-    _TWIN_CLASSES[theano_cls] = numpy_cls
-
-
-def register_nonlinearity(theano_fn: Callable, numpy_fn: Callable) -> None:
-    """Declare the numpy twin of a user-defined Theano nonlinearity function."""
-    _TWIN_FUNCTIONS[id(theano_fn)] = numpy_fn
+__all__ = ["to_numpy", "twin_class", "register_twin", "register_nonlinearity", "convert_value", "twin_kwargs"]
 
 
 def twin_class(layer_or_cls: Any) -> type:
+    """The numpy twin class of a Theano-side layer (or nonlinearity class), from :mod:`layers_theano.twins`."""
     cls = layer_or_cls if isinstance(layer_or_cls, type) else type(layer_or_cls)
-    if cls in _TWIN_CLASSES:
-        return _TWIN_CLASSES[cls]
-    for module in (layers_np, np_nonlinearities):
-        twin = getattr(module, cls.__name__, None)
-        if isinstance(twin, type):
-            return twin
-    raise TypeError(f"to_numpy: no numpy twin for {cls.__name__}; declare one with register_twin()")
-
-
-def _builtin_function_twins() -> Dict[int, Callable]:
-    table = {}
-    for name, fn in vars(th_nonlinearities).items():
-        if callable(fn) and not isinstance(fn, type) and not name.startswith("_") and hasattr(np_nonlinearities, name):
-            table[id(fn)] = getattr(np_nonlinearities, name)
-    return table
+    twin = twin_of(cls)
+    if not isinstance(twin, type):
+        raise TypeError(f"to_numpy: no numpy twin for {cls.__name__}; declare one with register_twin()")
+    return twin
 
 
 def convert_value(value: Any, twins: Dict[int, Any]) -> Any:
@@ -64,9 +40,9 @@ def convert_value(value: Any, twins: Dict[int, Any]) -> Any:
         cls = twin_class(value)
         return cls(**{k: convert_value(v, twins) for k, v in value._init_args.items()})
     if callable(value) and not isinstance(value, (type, RecordsArguments)) and getattr(value, "__module__", "") != "layers_np.init" and not _is_numpy_side(value):
-        functions = {**_builtin_function_twins(), **_TWIN_FUNCTIONS}
-        if id(value) in functions:
-            return functions[id(value)]
+        twin = twin_of(value)
+        if twin is not None:
+            return twin
         raise TypeError(
             f"to_numpy: no numpy twin for the function {getattr(value, '__name__', value)!r}; "
             "declare one with layers_theano.convert.register_nonlinearity(theano_fn, numpy_fn)"

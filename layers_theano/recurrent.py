@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
-import numpy as np
 
 from layers_np import init
 from layers_np._record import RecordsArguments

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Sequence, Union
 
 from layers_np.shapes.shape import (check_dimshuffle_pattern, check_reshape_spec, dimshuffle_output_shape,
-                                    flatten_output_shape, is_int, pad_output_shape, pad_widths, reshape_output_shape,
+                                    flatten_output_shape, is_int, pad_output_shape, reshape_output_shape,
                                     slice_output_shape)
 
 from .backend import T

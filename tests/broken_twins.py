@@ -70,7 +70,7 @@ def register_broken() -> list:
     for name, cls in BROKEN.items():
         register_pair(name, LT.DenseLayer, cls, dense_draws(), error_bound=dense_bound, family="broken", replace=True)
         names.append(name)
-    from harness.strategies import Fn, kwargs_and_shapes, shapes
+    from harness.strategies import Fn, shapes
     from hypothesis import strategies as st
     draws = st.tuples(st.fixed_dictionaries({"num_units": st.integers(1, 6), "nonlinearity": st.just(Fn("softplus"))}),
                       shapes(min_ndim=2, max_ndim=2).map(lambda s: [s]))

@@ -12,11 +12,11 @@ import layers_theano as LT
 from harness import get_pair, register_pair, unregister_pair
 from harness.bounds import side_allowance, ulps
 from harness.catalogue.dense import dense_bound
+from harness.execute import build
 from harness.oracle import (attribute_from_report, attribute_network, blame_arrays, blame_case,
                             oracle_dtype_for)
-from harness.runner import build, certify_pair, evaluate
+from harness.runner import certify_pair, evaluate
 from harness.strategies import Case, Fn, Values, register_function, shapes
-from layers_np import nonlinearities as npnl
 from layers_theano import nonlinearities as thnl
 from layers_theano.backend import T
 

@@ -5,7 +5,6 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import strategies as st
 
 import layers_np as L
 import layers_theano as LT

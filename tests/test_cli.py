@@ -60,3 +60,39 @@ def test_unexpected_exception_is_exit_2_with_one_line(capsys, monkeypatch):
     assert main(["certify"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "RuntimeError: something broke" in err[0] and "TWINS_TRACEBACK" in err[0]
+
+
+USER_PAIRS = '''
+import layers_theano as LT
+from broken_twins import MissingBiasDense
+from harness import register_pair
+from harness.catalogue.dense import dense_bound, dense_draws
+
+register_pair("UserMissingBiasDense", LT.DenseLayer, MissingBiasDense, dense_draws(), error_bound=dense_bound)
+'''
+
+
+def test_replay_of_a_user_pair_loads_its_module(tmp_path, capsys, monkeypatch):
+    """The replay command certify prints works for a pair registered by the user's module (found in
+    the current directory, as ``python -m`` finds it): the reproducer records the module and replay
+    imports it again, in a process where the pair is not registered."""
+    from harness.registry import get_pair, unregister_pair
+
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "user_pairs_replay.py").write_text(USER_PAIRS)
+    code = main(["certify", "--pairs-module", "user_pairs_replay", "--no-builtin", "--layers", "UserMissingBiasDense",
+                 "--dtypes", "float32", "--profile", "ci", "--report-dir", str(tmp_path / "reports"), "--no-html"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    repro = out.split("twins replay ")[-1].split()[0]
+    assert get_pair("UserMissingBiasDense").source == "user_pairs_replay"
+    # a fresh process: the pair is not registered and its module not imported
+    unregister_pair("UserMissingBiasDense")
+    monkeypatch.delitem(__import__("sys").modules, "user_pairs_replay")
+    try:
+        assert main(["replay", repro]) == 1
+        assert "UserMissingBiasDense" in capsys.readouterr().out
+        assert get_pair("UserMissingBiasDense").source == "user_pairs_replay"
+    finally:
+        unregister_pair("UserMissingBiasDense")

@@ -117,3 +117,27 @@ def test_layer_call_chaining():
     np.testing.assert_array_equal(twin(x), L.get_output(twin, x))
     np.testing.assert_array_equal(by_name["d2"](x), L.get_output(by_name["d2"], x))
     np.testing.assert_allclose(by_name["sum"](x), by_name["d2"](x) + x)
+
+
+@pytest.mark.parametrize("graph", sorted(GRAPHS))
+def test_evaluate_layer_alone_equals_get_output(graph):
+    """layers_np.evaluate_layer on the incoming layers' outputs gives what get_output gives,
+    for single-input, merge and recurrent (mask as an extra input) layers."""
+    from layers_np.base import incoming_layers
+
+    twin = LT.to_numpy(GRAPHS[graph]())
+    layers = L.get_all_layers(twin)
+    twin_inputs = [l for l in layers if isinstance(l, L.InputLayer)]
+    arrays = _inputs(twin_inputs, np.random.default_rng(4), "float64")
+    outputs = L.get_output(layers, {l: arrays[l.name] for l in twin_inputs})
+    by_layer = dict(zip(map(id, layers), outputs))
+    for layer, want in zip(layers, outputs):
+        if isinstance(layer, L.InputLayer):
+            continue
+        alone = L.evaluate_layer(layer, {c: by_layer[id(c)] for c in incoming_layers(layer)})
+        np.testing.assert_array_equal(alone, want)
+    last = layers[-1]
+    with pytest.raises(L.TwinError, match="no array given for"):
+        L.evaluate_layer(last, {})
+    with pytest.raises(L.TwinError, match="InputLayer"):
+        L.evaluate_layer(twin_inputs[0], {})

@@ -52,7 +52,7 @@ def test_html_is_self_contained_and_has_every_row(tmp_path, images):
     text = open(path).read()
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     for s in stats:
-        assert f"<td><a href='#pair-" in text and (s.pair.replace("<", "&lt;").replace(">", "&gt;")) in text
+        assert "<td><a href='#pair-" in text and (s.pair.replace("<", "&lt;").replace(">", "&gt;")) in text
     assert "Broken<Layer>" not in text  # escaped
     assert ("data:image/png;base64," in text) == images
     # the only external reference is the relative link to the failing row's reproducer

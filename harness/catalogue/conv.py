@@ -85,9 +85,6 @@ def _refusing(th_or_np: str, cls: Callable) -> Callable:
     return make
 
 
-NONLIN = [None, Fn("rectify"), Fn("tanh"), Fn("linear"), Fn("LeakyRectify", leakiness=0.1), Fn("sigmoid"), Fn("elu")]
-
-
 def _dilated(k: int, d: int = 1) -> int:
     return (k - 1) * d + 1
 

@@ -12,7 +12,7 @@ within ``gamma_n * sum|x| / n`` of the exact mean (n = window elements), and the
 """
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st

@@ -384,10 +384,6 @@ def _common(draw, units: List[int], cell: bool = False, unroll: bool = True, ran
     return kwargs, shapes, declared
 
 
-GATE_NL = [Fn("sigmoid"), Fn("hard_sigmoid"), Fn("ultra_fast_sigmoid")]
-CELL_NL = [Fn("tanh"), None, Fn("rectify")]
-
-
 @st.composite
 def rnn_draws(draw):
     kwargs, shapes, declared = draw(_common([3, 1, 5]))

@@ -26,10 +26,6 @@ import layers_theano as LT
 from ..registry import register_pair
 
 
-def _side():
-    return st.integers(1, 6)
-
-
 @st.composite
 def _shape(draw, ndim: int, min_sides=None):
     min_sides = min_sides or {}

@@ -2,7 +2,7 @@
 ExpressionLayer, ParametricRectifierLayer, RandomizedRectifierLayer."""
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 from hypothesis import strategies as st
