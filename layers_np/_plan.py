@@ -193,10 +193,17 @@ class _Alloc:
     """Where a kernel puts its output: one buffer reused by every call, or (for the requested
     layers, which the caller owns) a fresh array per call."""
 
-    __slots__ = ("fresh", "buffers", "gemms", "view")
+    __slots__ = ("fresh", "buffers", "gemms", "view", "inplace", "pool", "step", "block")
 
-    def __init__(self, fresh: bool) -> None:
+    def __init__(self, fresh: bool, inplace: bool = False, pool: Optional["_Pool"] = None, step: int = 0) -> None:
         self.fresh = fresh
+        self.pool = pool
+        self.step = step
+        self.block: Optional[List[Any]] = None  # the pool block holding the output
+        # the first input is an internal buffer nothing else reads: an elementwise kernel may
+        # overwrite it instead of writing a buffer of its own (not the caller's arrays, never a
+        # requested layer's value)
+        self.inplace = inplace and not fresh
         self.view = False  # the kernel returns a view of its input (copied when requested)
         self.buffers: List[np.ndarray] = []
         self.gemms: List[Tuple[Tuple[int, int], Tuple[int, int], str, int]] = []
@@ -208,14 +215,84 @@ class _Alloc:
     def output(self, shape: Tuple[int, ...], dtype: Any) -> Callable[[], np.ndarray]:
         if self.fresh:
             return lambda: np.empty(shape, dtype)
-        buf = np.empty(shape, dtype)
-        self.buffers.append(buf)
+        if self.pool is None:
+            buf = np.empty(shape, dtype)
+            self.buffers.append(buf)
+        else:
+            self.block, buf = self.pool.output(shape, dtype, self.step)
         return lambda: buf
 
-    def scratch(self, shape: Tuple[int, ...], dtype: Any, fill: Optional[float] = None) -> np.ndarray:
-        buf = np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
-        self.buffers.append(buf)
-        return buf
+    def scratch(self, shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
+        """A work array valid during the kernel's call only (shared with other kernels' scratch)."""
+        if self.pool is None:
+            buf = np.empty(shape, dtype)
+            self.buffers.append(buf)
+            return buf
+        return self.pool.scratch(shape, dtype, self.step)
+
+    def padded(self, shape: Tuple[int, ...], dtype: Any, pads: Sequence[Tuple[int, int]],
+               fill: float) -> Tuple[np.ndarray, np.ndarray, Callable[[], None]]:
+        """A scratch array for a padded input: (array, its interior, a function refilling the
+        border with ``fill``, to call before each use since scratch is shared)."""
+        xp = self.scratch(shape, dtype)
+        nd = len(pads)
+        lead = xp.ndim - nd
+        S = [shape[lead + i] - lo - hi for i, (lo, hi) in enumerate(pads)]
+        interior = xp[(slice(None),) * lead + tuple(slice(lo, lo + s) for (lo, _), s in zip(pads, S))]
+        slabs = []
+        for i, (lo, hi) in enumerate(pads):
+            pre = (slice(None),) * (lead + i)
+            if lo:
+                slabs.append(xp[pre + (slice(0, lo),)])
+            if hi:
+                slabs.append(xp[pre + (slice(lo + S[i], None),)])
+        value = np.asarray(fill, dtype)
+
+        def refill() -> None:
+            for slab in slabs:
+                slab[...] = value
+        return xp, interior, refill
+
+
+class _Pool:
+    """Memory of one runtime. Output blocks are reused once every value living in them has
+    been read for the last time in the call (values that are views of a block, or in-place
+    results in it, keep it alive); scratch blocks are shared by all kernels, each kernel
+    using distinct blocks during its own call."""
+
+    def __init__(self, last_read: Dict[int, float]) -> None:
+        self.last_read = last_read
+        self.out_blocks: List[List[Any]] = []  # [uint8 buffer, holder value ids]
+        self.scratch_blocks: List[List[Any]] = []  # [uint8 buffer, last step that used it]
+
+    @staticmethod
+    def _view(buf: np.ndarray, shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
+        n = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        return buf[:n].view(dtype).reshape(shape)
+
+    def output(self, shape: Tuple[int, ...], dtype: Any, step: int) -> Tuple[List[Any], np.ndarray]:
+        n = max(1, int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
+        for block in sorted(self.out_blocks, key=lambda b: b[0].nbytes):
+            if block[0].nbytes >= n and all(self.last_read.get(h, float("inf")) < step for h in block[1]):
+                block[1] = []
+                return block, self._view(block[0], shape, dtype)
+        block = [np.empty(n + 64, np.uint8), []]
+        self.out_blocks.append(block)
+        return block, self._view(block[0], shape, dtype)
+
+    def scratch(self, shape: Tuple[int, ...], dtype: Any, step: int) -> np.ndarray:
+        n = max(1, int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
+        for block in sorted(self.scratch_blocks, key=lambda b: b[0].nbytes):
+            if block[0].nbytes >= n and block[1] != step:
+                block[1] = step
+                return self._view(block[0], shape, dtype)
+        block = [np.empty(n + 64, np.uint8), step]
+        self.scratch_blocks.append(block)
+        return self._view(block[0], shape, dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(b[0].nbytes for b in self.out_blocks + self.scratch_blocks)
 
 
 def _dense(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
@@ -240,7 +317,10 @@ def _dense(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]
     def dense(x: np.ndarray) -> np.ndarray:
         o = get()
         o2 = o.reshape(M, U)
-        np.matmul(x.reshape(shape2), W, out=o2)
+        if M == 1:  # a vector-matrix product: numpy calls GEMV (measured ~20% faster than M=1 GEMM)
+            np.matmul(x.reshape(K), W, out=o2[0])
+        else:
+            np.matmul(x.reshape(shape2), W, out=o2)
         if b is not None:
             np.add(o2, b, out=o2)
         return act(o)
@@ -286,8 +366,7 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     padded = tuple(S[i] + pads[i][0] + pads[i][1] for i in range(nd))
     any_pad = any(lo or hi for lo, hi in pads)
     if any_pad:
-        xp = alloc.scratch((N, Cin) + padded, dtype, fill=0.0)  # borders stay zero
-        interior = xp[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for (lo, _), s in zip(pads, S))]
+        xp, interior, refill = alloc.padded((N, Cin) + padded, dtype, pads, 0.0)
     pointwise = KK == 1 and not any_pad and all(s == 1 for s in stride)
     if pointwise and N == 1:
         # a 1x1 convolution of one item: the input itself is the patch matrix
@@ -326,6 +405,7 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     def conv(x: np.ndarray) -> np.ndarray:
         o = get()
         if any_pad:
+            refill()
             np.copyto(interior, x)
             views = pre_views
         elif x is memo[0]:
@@ -375,8 +455,8 @@ def _pool(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     any_pad = any(pad)
     if any_pad:
         need = tuple(max(S[i] + 2 * pad[i], (O[i] - 1) * st[i] + ws[i]) for i in range(nd))
-        xp = alloc.scratch(x.shape[:2] + need, x.dtype, fill=-np.inf)
-        interior = xp[(slice(None), slice(None)) + tuple(slice(pad[i], pad[i] + S[i]) for i in range(nd))]
+        xp, interior, refill = alloc.padded(x.shape[:2] + need, x.dtype,
+                                            [(pad[i], need[i] - S[i] - pad[i]) for i in range(nd)], -np.inf)
     if nd == 1 and O[0] == 1 and ws[0] >= 8:
         # one window over the whole (used part of the) axis: a single max reduction
         w = ws[0]
@@ -384,6 +464,7 @@ def _pool(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
         def pool_all(x: np.ndarray) -> np.ndarray:
             o = get()
             if any_pad:
+                refill()
                 np.copyto(interior, x)
                 x = xp
             np.maximum.reduce(x[..., :w], axis=-1, keepdims=True, out=o)
@@ -405,6 +486,7 @@ def _pool(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
 
     def pool(x: np.ndarray) -> np.ndarray:
         if any_pad:
+            refill()
             np.copyto(interior, x)
             x = xp
         acc = x
@@ -432,11 +514,12 @@ def _batchnorm(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Ker
     inv_std = layer._broadcast(layer.inv_std.value, x.ndim)
     gamma = None if layer.gamma is None else layer._broadcast(layer.gamma.value, x.ndim)
     beta = None if layer.beta is None else layer._broadcast(layer.beta.value, x.ndim)
-    get = alloc.output(out.shape, out.dtype)
+    get = (lambda: None) if alloc.inplace else alloc.output(out.shape, out.dtype)
+    inplace = alloc.inplace
 
     def batchnorm(x: np.ndarray) -> np.ndarray:
         # Theano's order, ((x - mean) * gamma) * inv_std + beta: the same bits as get_output_for
-        o = get()
+        o = x if inplace else get()
         np.subtract(x, mean, out=o)
         if gamma is not None:
             np.multiply(o, gamma, out=o)
@@ -453,21 +536,25 @@ def _nonlinearity(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[
     if inplace is None:
         return None
     out = _Out(x.shape, x.dtype)
-    get = alloc.output(out.shape, out.dtype)
+    get = (lambda: None) if alloc.inplace else alloc.output(out.shape, out.dtype)
+    inplace_input = alloc.inplace
     from . import nonlinearities as nl
 
     if layer.nonlinearity is nl.rectify:
         zero = np.zeros((), x.dtype)
 
         def relu(x: np.ndarray) -> np.ndarray:
-            o = get()
+            o = x if inplace_input else get()
             np.maximum(x, zero, out=o)
             return o
         return relu
 
     def nonlinearity(x: np.ndarray) -> np.ndarray:
-        o = get()
-        np.copyto(o, x)
+        if inplace_input:
+            o = x
+        else:
+            o = get()
+            np.copyto(o, x)
         inplace(o)
         return o
     return nonlinearity
@@ -478,10 +565,11 @@ def _elemwise_sum(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[
             or any(a.shape != ins[0].shape or a.dtype != ins[0].dtype for a in ins) or ins[0].dtype.kind != "f"):
         return None
     out = _Out(ins[0].shape, ins[0].dtype)
-    get = alloc.output(out.shape, out.dtype)
+    inplace = alloc.inplace and not any(a is ins[0] for a in ins[1:])
+    get = (lambda: None) if inplace else alloc.output(out.shape, out.dtype)
 
     def elemwise_sum(*xs: np.ndarray) -> np.ndarray:
-        o = get()
+        o = xs[0] if inplace else get()
         np.add(xs[0], xs[1], out=o)  # left to right, as Theano's n-ary add
         for a in xs[2:]:
             np.add(o, a, out=o)
@@ -805,8 +893,11 @@ class Runtime:
         vals: List[Any] = [None] * self.n_slots
         for slot, a in zip(self.input_slots, arrays):
             vals[slot] = a
-        for fn, ins, o in self.steps:
-            vals[o] = fn(*[vals[i] for i in ins])
+        for fn, ins, o, one in self.steps:
+            if one >= 0:  # one input (most layers): no argument list to build
+                vals[o] = fn(vals[one])
+            else:
+                vals[o] = fn(*[vals[i] for i in ins])
         return self.collect(vals)
 
     def collect(self, vals: List[Any]) -> List[Any]:
@@ -835,6 +926,15 @@ def _generic(layer: Any, kind: str, kwargs: Dict[str, Any], n_extra: int) -> Ker
     return lambda x: layer.get_output_for(x, **kwargs)
 
 
+def _sources(layer: Any, kind: int, MERGE: int, EXTRA: int) -> List[Any]:
+    """The layers whose values ``layer``'s kernel reads, in its argument order."""
+    if kind == MERGE:
+        return list(layer.input_layers)
+    if kind == EXTRA:
+        return [layer.input_layer] + [e for e in layer.extra_input_layers if e is not None]
+    return [layer.input_layer]
+
+
 def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, int], targets: Sequence[Any],
                   given_layers: Sequence[Any], arrays: Sequence[np.ndarray],
                   kwargs: Dict[str, Any]) -> Tuple[Runtime, List[Any]]:
@@ -861,25 +961,35 @@ def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, 
         slot[id(l)] = len(vals)
         vals.append(a)
     owned_fresh: Dict[int, bool] = {}
-    nbytes = 0
+    own_buffer: Dict[int, bool] = {}  # the layer's value is a buffer of its planned kernel
+    readers: Dict[int, int] = {}
+    last_read: Dict[int, float] = {}  # step of the last kernel reading each value
+    step = 0
+    for layer, kind in steps:
+        if id(layer) not in given:
+            for s in _sources(layer, kind, MERGE, EXTRA):
+                readers[id(s)] = readers.get(id(s), 0) + 1
+                last_read[id(s)] = step
+            step += 1
+    for t in targets:  # read by the caller after the last kernel
+        last_read[id(t)] = float("inf")
+    pool = _Pool(last_read)
+    blocks_of: Dict[int, List[List[Any]]] = {}  # pool blocks each value may live in
+    step = -1
     if True:  # (same indentation as the runtime's loop it mirrors)
         for layer, kind in steps:
             lid = id(layer)
             if lid in given:
                 continue
-            if kind == MERGE:
-                srcs = list(layer.input_layers)
-                k = "merge"
-            elif kind == EXTRA:
-                srcs = [layer.input_layer] + [e for e in layer.extra_input_layers if e is not None]
-                k = "extra"
-            else:
-                srcs = [layer.input_layer]
-                k = "single"
+            step += 1
+            srcs = _sources(layer, kind, MERGE, EXTRA)
+            k = "merge" if kind == MERGE else ("extra" if kind == EXTRA else "single")
             ins = [slot[id(s)] for s in srcs]
             inputs = [vals[i] for i in ins]
             fresh = lid in target_ids
-            alloc = _Alloc(fresh)
+            first = id(srcs[0])
+            alloc = _Alloc(fresh, inplace=own_buffer.get(first, False) and readers.get(first, 0) == 1
+                           and first not in target_ids, pool=pool, step=step)
             kernel = None
             builder = builders.get(type(layer))
             # an instance whose get_output_for was replaced keeps it
@@ -894,22 +1004,32 @@ def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, 
                 kernel = _generic(layer, k, kwargs, len(srcs) - 1)
                 owned_fresh[lid] = False
                 rt.kernels.append((layer, "generic", []))
+                # its value may be a view of any of its inputs: it keeps their blocks alive
+                blocks_of[lid] = [b for s in srcs for b in blocks_of.get(id(s), [])]
             else:
                 owned_fresh[lid] = fresh and not alloc.view
+                own_buffer[lid] = not fresh and not alloc.view
                 rt.params.extend((p, p.value) for p in layer.params)
                 rt.kernels.append((layer, "planned", alloc.gemms))
+                if alloc.block is not None:  # a block of its own
+                    blocks_of[lid] = [alloc.block]
+                elif alloc.view or alloc.inplace:  # it lives in its first input's blocks
+                    blocks_of[lid] = list(blocks_of.get(first, []))
+                else:  # allocated per call (a requested layer)
+                    blocks_of[lid] = []
+            for block in blocks_of[lid]:
+                block[1].append(lid)
             value = kernel(*inputs)
-            nbytes += sum(b.nbytes for b in alloc.buffers)
             slot[lid] = len(vals)
             vals.append(value)
-            rt.steps.append((kernel, ins, slot[lid]))
+            rt.steps.append((kernel, ins, slot[lid], ins[0] if len(ins) == 1 else -1))
     rt.n_slots = len(vals)
     rt.input_slots = [slot[id(g)] for g in given_layers]
     rt.target_slots = [slot[id(t)] for t in targets]
     # a requested layer's value is copied unless its kernel allocated it for this call
     rt.copy_targets = [True if id(t) in given else (False if owned_fresh[id(t)] else _CHECK) for t in targets]
-    rt.steps = [tuple(step) for step in rt.steps]
-    rt.nbytes = nbytes
+    rt.steps = [tuple(st) for st in rt.steps]
+    rt.nbytes = pool.nbytes
     return rt, rt.collect(vals)
 
 
@@ -956,7 +1076,7 @@ def profile_runtime(layer_or_layers: Any, inputs: Any, reps: int = 5) -> List[Di
     rng = np.random.RandomState(0)
     rows = []
     with np.errstate(over="ignore", under="ignore"):
-        for (fn, ins, o), (layer, kind, gemms) in zip(rt.steps, rt.kernels):
+        for (fn, ins, o, _), (layer, kind, gemms) in zip(rt.steps, rt.kernels):
             args = [vals[i] for i in ins]
             vals[o] = fn(*args)
             seconds = _median_time(lambda: fn(*args), reps)

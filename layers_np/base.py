@@ -20,6 +20,10 @@ from .init import as_array
 Shape = Tuple[Optional[int], ...]
 
 
+_WIRING = [0]  # bumped whenever a layer's incoming layers (or class) are assigned
+_WIRING_ATTRS = frozenset({"input_layer", "input_layers", "extra_input_layers", "__class__"})
+
+
 class TwinError(ValueError):
     """Bad input to a twin layer; the message names the layer and what was expected."""
 
@@ -82,6 +86,13 @@ class Layer(RecordsArguments):
                 f"{self._label()}: cannot create a layer with a non-positive input shape "
                 f"dimension, got input_shape={self.input_shape}"
             )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Rewiring (or a class swap) bumps a counter, so a cached evaluation plan need not
+        # re-read every layer's links on each call (lists edited in place are compared).
+        if name in _WIRING_ATTRS:
+            _WIRING[0] += 1
+        object.__setattr__(self, name, value)
 
     # -- shapes and outputs -------------------------------------------------
     @property
@@ -332,7 +343,7 @@ class _Plan:
     """A cached evaluation order of :func:`get_output` (see its Notes)."""
 
     __slots__ = ("targets", "given", "layers", "links", "steps", "input_layer", "given_steps", "complete",
-                 "runtimes")
+                 "runtimes", "wiring", "lists")
 
     def valid_for(self, targets: List[Any], given: Optional[List[Any]]) -> bool:
         if len(targets) != len(self.targets) or any(a is not b for a, b in zip(targets, self.targets)):
@@ -342,7 +353,13 @@ class _Plan:
         if given is not None and (len(given) != len(self.given)
                                   or any(a is not b for a, b in zip(given, self.given))):
             return False
-        # the hot path of every call: plain attribute reads, the lists compared only when present
+        if self.wiring == _WIRING[0]:  # no link assigned since the last check: compare only the
+            for l, ins, extra in self.lists:  # lists, which may have been edited in place
+                if ins is not None and tuple(l.input_layers) != ins:
+                    return False
+                if extra is not None and tuple(l.extra_input_layers) != extra:
+                    return False
+            return True
         for l, (cls, inl, ins, extra) in zip(self.layers, self.links):
             if type(l) is not cls or getattr(l, "input_layer", None) is not inl:
                 return False
@@ -350,11 +367,13 @@ class _Plan:
                 return False
             if extra is not None and tuple(l.extra_input_layers) != extra:
                 return False
+        if self.wiring is not None:
+            self.wiring = _WIRING[0]
         return True
 
 
 def _get_plan(targets: List[Any], given: Optional[List[Any]]) -> _Plan:
-    key = (tuple(id(t) for t in targets), None if given is None else tuple(id(g) for g in given))
+    key = (tuple(map(id, targets)), None if given is None else tuple(map(id, given)))
     cache = getattr(targets[0], "__dict__", {}).get("_get_output_plans") if targets else None
     if cache is not None:
         plan = cache.get(key)
@@ -385,6 +404,10 @@ def _get_plan(targets: List[Any], given: Optional[List[Any]]) -> _Plan:
     plan.given = None if given is None else list(given)
     plan.layers = list(all_layers)
     plan.links = [_links(l) for l in all_layers]
+    # layers that are not twin Layers do not report rewiring: their plans check every call
+    plan.wiring = _WIRING[0] if all(isinstance(l, Layer) for l in all_layers) else None
+    plan.lists = [(l, link[2], link[3]) for l, link in zip(all_layers, plan.links)
+                  if link[2] is not None or link[3] is not None]
     plan.steps = steps
     plan.input_layer = input_layer
     given_ids = {id(input_layer)} if given is None else {id(g) for g in given}
