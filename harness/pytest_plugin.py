@@ -2,24 +2,46 @@
 
 After ``harness.register_pair(...)`` (in a conftest.py, or a module named in the
 ``twins_pairs`` ini option), plain ``pytest`` adds one test per pair and dtype,
-``certify[NAME-float32]``, that fuzzes the pair under the chosen hypothesis profile.
+``certify[NAME-float32]``, that fuzzes the pair under the chosen certification profile.
 
-Options: ``--twins-profile {dev,ci,thorough}`` (also the hypothesis profile of the run),
-``--twins {auto,on,off}`` (auto: certify when pytest is run without path arguments).
+Options: ``--twins-profile {dev,ci,thorough}`` (the hypothesis profile of certification items
+only, registered as ``twins-dev``/``twins-ci``/``twins-thorough``; default ci when $CI is set,
+else dev), ``--twins {auto,on,off}`` (auto: certify when pytest is run without path arguments).
 Ini: ``twins_builtin = true`` adds the built-in catalogue; ``twins_pairs`` lists modules.
+
+The plugin touches nothing but its own items: it never loads a hypothesis profile globally, so
+``--hypothesis-profile`` and the user's own ``@settings`` keep governing every other test.
+
+Certification items live under one anchor file (the ini file, else the top-most conftest.py),
+so their node ids re-run like any other: ``pytest "pyproject.toml::certify[DenseLayer-float32]"``.
+
+Without the harness dependencies (a numpy-only install of the runtime) the plugin is inert:
+this module imports only pytest and the standard library, and certification adds nothing.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
-from typing import Any, List
+from pathlib import Path
+from typing import Any, Iterator, List, Optional
 
 import pytest
+
+_NEEDS = ("hypothesis", "pytensor")
+_PRODUCED = "_twins_certify_produced"
+
+
+def _missing() -> List[str]:
+    """The harness dependencies that cannot be imported here (none in a full install)."""
+    return [name for name in _NEEDS if importlib.util.find_spec(name) is None]
 
 
 def pytest_addoption(parser: Any) -> None:
     group = parser.getgroup("twins", "theano-twins certification")
     group.addoption("--twins-profile", default=None, choices=["dev", "ci", "thorough"],
-                    help="hypothesis profile for certification and tests (default: ci when $CI is set, else dev)")
+                    help="profile of the certification items only (hypothesis profile twins-NAME); "
+                         "default: ci when $CI is set, else dev")
     group.addoption("--twins", default="auto", choices=["auto", "on", "off"],
                     help="add certification items for registered pairs (auto: only without path arguments)")
     group.addoption("--twins-report-dir", default=None, help="write reproducers of failing pairs here")
@@ -31,14 +53,29 @@ def _profile(config: Any) -> str:
     return config.getoption("twins_profile") or ("ci" if os.environ.get("CI") else "dev")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: Any) -> None:
+    config.addinivalue_line("markers", "twins_certify: certification of a registered layer pair")
+    setattr(config, _PRODUCED, False)
+    requested = config.getoption("hypothesis_profile", None)
+    if not requested or importlib.util.find_spec("hypothesis") is None:
+        return
+    # tryfirst: hypothesis' own pytest_configure loads the requested profile after this hook, so
+    # twins-ci etc. are selectable; an unknown name is a usage error, not an INTERNALERROR.
     from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
 
-    from .profiles import register_profiles
+    from .profiles import PREFIX, PROFILES, register_profiles
 
     register_profiles()
-    settings.load_profile(_profile(config))
-    config.addinivalue_line("markers", "twins_certify: certification of a registered layer pair")
+    try:
+        settings.get_profile(requested)
+    except InvalidArgument:
+        ours = ", ".join(PREFIX + p for p in PROFILES)
+        raise pytest.UsageError(
+            f"--hypothesis-profile={requested}: no hypothesis profile of that name is registered; register it "
+            f"in your conftest.py, or use one of theano-twins' ({ours}); --twins-profile={requested} sets "
+            "the profile of the certification items") from None
 
 
 def _wanted(config: Any) -> bool:
@@ -47,6 +84,40 @@ def _wanted(config: Any) -> bool:
         return mode == "on"
     source = getattr(config, "args_source", None)
     return source is None or source.name != "ARGS"
+
+
+def _anchor(config: Any) -> Path:
+    """The file certification items hang under: the ini file, else the top-most conftest.py."""
+    if config.inipath is not None:
+        return Path(config.inipath)
+    root = Path(config.rootpath)
+    conftests = []
+    for plugin in config.pluginmanager.get_plugins():
+        path = getattr(plugin, "__file__", None)
+        if path and os.path.basename(path) == "conftest.py":
+            p = Path(path).resolve()
+            if root in p.parents:
+                conftests.append(p)
+    if conftests:
+        return min(conftests, key=lambda p: (len(p.parts), str(p)))
+    return root / "conftest.py"
+
+
+def _load_pairs(config: Any) -> List[Any]:
+    from . import registry
+
+    registry.load_pairs(config.getini("twins_pairs"), builtin=config.getini("twins_builtin"))
+    return registry.all_pairs()
+
+
+class CertifyFile(pytest.File):
+    """The anchor file as a collector of one certification item per registered pair and dtype."""
+
+    def collect(self) -> Iterator["CertifyItem"]:
+        setattr(self.config, _PRODUCED, True)
+        for pair in _load_pairs(self.config):
+            for dtype in pair.dtypes:
+                yield CertifyItem.from_parent(self, name=f"certify[{pair.name}-{dtype}]", pair=pair, dtype=dtype)
 
 
 class CertifyItem(pytest.Item):
@@ -84,14 +155,27 @@ class CertificationFailed(Exception):
         self.stats = stats
 
 
+def pytest_collect_file(file_path: Path, parent: Any) -> Optional[CertifyFile]:
+    # Only when the anchor is named on the command line (a re-run by node id); a plain run adds
+    # the items in pytest_collection_modifyitems, whether or not the walk visits the anchor.
+    session = parent.session
+    if getattr(session.config, _PRODUCED, False) or _missing() or not session.isinitpath(file_path):
+        return None
+    if Path(file_path).resolve() != _anchor(session.config).resolve():
+        return None
+    return CertifyFile.from_parent(parent, path=Path(file_path))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: Any, config: Any, items: List[Any]) -> None:
     # tryfirst: our items exist before -k/-m deselection runs on the list.
-    if not _wanted(config):
+    if not _wanted(config) or getattr(config, _PRODUCED, False):
         return
-    from . import registry
-
-    registry.load_pairs(config.getini("twins_pairs"), builtin=config.getini("twins_builtin"))
-    for pair in registry.all_pairs():
-        for dtype in pair.dtypes:
-            items.append(CertifyItem.from_parent(session, name=f"certify[{pair.name}-{dtype}]", pair=pair, dtype=dtype))
+    missing = _missing()
+    if missing:
+        if config.getoption("twins") == "on":
+            raise pytest.UsageError(f"--twins=on needs {', '.join(missing)}: pip install 'theano-twins[harness,theano]'")
+        return
+    collector = CertifyFile.from_parent(session, path=_anchor(config))
+    # genitems reports the collection (so "collected N items" and --collect-only count them)
+    items.extend(session.genitems(collector))

@@ -174,12 +174,11 @@ def certify_pair(pair: Pair, dtype: str, profile: str = "dev", report_dir: Optio
 
     from . import profiles
 
-    profiles.register_profiles()
     stats = PairStats(pair.name, dtype)
     from .bounds import bound_name
 
     stats.family, stats.bound = pair.family, bound_name(pair)
-    base = settings.get_profile(profile)
+    base = profiles.get_settings(profile)  # explicit: never the globally loaded profile
     max_examples = max(1, int(round(base.max_examples * pair.max_examples_scale)))
 
     @settings(base, max_examples=max_examples)
