@@ -1,7 +1,9 @@
 """The CI export gate: publish a numpy model file only when it matches the Theano network.
 
 ``twins gate MODULE:FACTORY -o model.npz`` builds the Theano network (the factory returns its
-output layer; ``MODULE`` may also be a path to a ``.py`` file), optionally loads Lasagne
+output layer, of layers_theano or of a real Lasagne network, which ``from_lasagne`` converts and
+``harness.lasagne_reference`` also certifies against Lasagne's own graph; ``MODULE`` may also be a
+path to a ``.py`` file), optionally loads Lasagne
 weights, serialises its numpy twin, loads those bytes back, and certifies the *loaded*
 model layer by layer against Theano on fuzzed batches (plus ``--inputs`` samples). Only a
 certified model is written (atomically, with the certification summary inside).
@@ -88,9 +90,9 @@ def _build_network(factory_spec: str, weights: Optional[str]) -> Tuple[Any, str]
         net = factory()
     except (Exception, SystemExit) as exc:
         raise GateInputError(f"the factory {factory_spec} raised {type(exc).__name__}: {exc}") from None
-    if not isinstance(net, LT.Layer):
-        raise GateInputError(f"the factory {factory_spec} must return the output layer of a layers_theano network, "
-                             f"got {type(net).__name__}")
+    if not isinstance(net, LT.Layer) and not LT.lasagne_bridge.is_lasagne_layer(net):
+        raise GateInputError(f"the factory {factory_spec} must return the output layer of a layers_theano network "
+                             f"(or of a Lasagne network), got {type(net).__name__}")
     if weights is not None:
         try:
             load_lasagne_weights(net, weights)
@@ -255,7 +257,10 @@ def gate_main(argv: List[str]) -> int:
         import layers_np
         from layers_np import io as np_io
         from layers_np._atomic import atomic_write
+        import layers_theano as LT
         from layers_theano.export import input_dtypes, to_twin
+
+        from .lasagne_reference import add_lasagne_comparisons
 
         from .network import NetworkError, certify_network, network_dtype
     except ImportError as exc:
@@ -263,6 +268,9 @@ def gate_main(argv: List[str]) -> int:
 
     try:
         net, _ = _build_network(args.factory, args.weights)
+        reference = None
+        if LT.lasagne_bridge.is_lasagne_layer(net):  # a real Lasagne network: also certified against its own graph
+            reference, net = net, LT.from_lasagne(net, side="theano")
         dtype = network_dtype(net)
         samples = read_samples(args.inputs, net) if args.inputs else None
         twin = to_twin(net)
@@ -271,6 +279,8 @@ def gate_main(argv: List[str]) -> int:
         loaded = np_io.loads(np_io.dumps(twin, input_dtypes=dtypes))
         report = certify_network(net, samples, twin=loaded, fuzz=True, n_batches=n_batches, batch_size=batch_size,
                                  seed=args.seed)
+        if reference is not None:
+            add_lasagne_comparisons(report, reference, loaded, net, n_batches, batch_size, args.seed)
         data = None
         if report.ok:
             nonfinite = _nonfinite_outputs(loaded, net, samples, n_batches, batch_size, args.seed)

@@ -23,12 +23,14 @@ import inspect
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Union
 
+import numpy as np
+
 import layers_np
 from layers_np import versions
 
 from .convert import convert_value
 
-__all__ = ["from_lasagne", "is_lasagne_layer", "lasagne_semantics"]
+__all__ = ["from_lasagne", "is_lasagne_layer", "lasagne_semantics", "lasagne_layer_outputs"]
 
 # twin argument -> Lasagne attribute, where the names differ
 _ATTRIBUTE = {("SliceLayer", "indices"): "slice"}
@@ -45,7 +47,9 @@ def is_lasagne_layer(obj: Any) -> bool:
 
 def lasagne_semantics(layer: Any) -> str:
     """The ``semantics`` of the Lasagne release ``layer`` comes from (its ``__version__``)."""
-    package = sys.modules[type(layer).__module__.split(".")[0]]
+    package = sys.modules.get("lasagne")  # a layer's class may be a user's subclass: not its module
+    if package is None or not is_lasagne_layer(layer):
+        raise ValueError(f"from_lasagne: {type(layer).__name__} is not a layer of an imported Lasagne")
     return versions.semantics_of_lasagne(str(package.__version__))
 
 
@@ -234,3 +238,24 @@ def from_lasagne(layer_or_layers: Union[Any, Sequence[Any]], side: str = "numpy"
         module = sys.modules[__name__.rpartition(".")[0]]  # the layers_theano package
     chosen = lasagne_semantics(targets[0]) if semantics is None else versions.check_semantics("from_lasagne", semantics)
     return _Converter(module, chosen).network(layer_or_layers)
+
+
+def lasagne_layer_outputs(output: Any, batch: Sequence[Any]) -> List[Any]:
+    """Every non-input layer's output of a real Lasagne network on one batch (Lasagne's own graph).
+
+    Layers come in ``lasagne.layers.get_all_layers`` order (the twin's order too); ``batch`` holds
+    one array per InputLayer in that order. Evaluated with ``deterministic=True``; the compiled
+    function is kept on the output layer, so the batches of one certification compile once.
+    """
+    from .backend import function
+
+    lasagne = sys.modules["lasagne"]
+    cached = getattr(output, "_twins_reference_fn", None)
+    if cached is None:
+        layers = lasagne.layers.get_all_layers(output)
+        inputs = [l for l in layers if isinstance(l, lasagne.layers.InputLayer)]
+        computed = [l for l in layers if not isinstance(l, lasagne.layers.InputLayer)]
+        cached = function([l.input_var for l in inputs], lasagne.layers.get_output(computed, deterministic=True),
+                          on_unused_input="ignore")
+        output._twins_reference_fn = cached
+    return [np.asarray(a) for a in cached(*batch)]
