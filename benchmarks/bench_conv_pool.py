@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import layers_np as L  # noqa: E402
 import layers_theano as LT  # noqa: E402
-from layers_theano.backend import config, function  # noqa: E402
+from harness.execute import compile_theano  # noqa: E402
+from layers_theano.backend import config  # noqa: E402
 
 CASES: List[Tuple[str, Tuple[int, ...], Callable[[Any, Any], Any]]] = [
     ("LeNet conv1 1->20 5x5 on 28x28", (1, 28, 28), lambda M, l: M.Conv2DLayer(l, 20, 5, nonlinearity=None)),
@@ -59,7 +60,7 @@ def bench(repeats: int) -> List[Dict[str, Any]]:
         with config.change_flags(floatX="float32"):
             inp = LT.InputLayer((None,) + shape)
             layer = make(LT, inp)
-            fn = function([inp.input_var], LT.get_output(layer))
+        fn, _ = compile_theano([inp], layer, "float32")
         twin = LT.to_numpy(layer)
         L.cast_param_values(twin, np.float32)
         for batch in (1, 64):

@@ -17,7 +17,8 @@ from typing import Any, Callable, List
 import numpy as np
 
 import layers_theano as LT
-from layers_theano.backend import config, function
+from harness.execute import compile_theano
+from layers_theano.backend import config
 
 SEQ, FEATURES, UNITS, CLASSES = 50, 64, 128, 10
 
@@ -55,9 +56,7 @@ def main() -> None:
         with config.change_flags(floatX=args.dtype):
             net = build(args.dtype)
             inp = LT.get_all_layers(net)[0]
-            start = time.perf_counter()
-            fn = function([inp.input_var], LT.get_output(net))
-            compile_s = time.perf_counter() - start
+        fn, compile_s = compile_theano([inp], net, args.dtype)
         twin = LT.to_numpy(net)
         for batch in (1, 32):
             x = rng.standard_normal((batch, SEQ, FEATURES)).astype(args.dtype)

@@ -23,11 +23,11 @@ def main(argv):
         return 2
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     import layers_theano as LT
+    from harness.execute import compile_theano
     from harness.gate import gate_main
     from harness.network import fuzz_inputs, network_dtype
     from harness.tolerance import default_tolerance
     from layers_theano import zoo
-    from layers_theano.backend import config, function
 
     out_dir = argv[0]
     names = argv[1:] or zoo.available()
@@ -48,8 +48,7 @@ def main(argv):
         dtype = network_dtype(net)
         inputs = [l for l in LT.get_all_layers(net) if isinstance(l, LT.InputLayer)]
         arrays = fuzz_inputs(net, np.random.default_rng(123), batch_size=3)
-        with config.change_flags(floatX=dtype):
-            fn = function([l.input_var for l in inputs], LT.get_output(net))
+        fn, _ = compile_theano(inputs, net, dtype)
         output = np.asarray(fn(*arrays))
         ref_file = f"{name}.ref.npz"
         with open(os.path.join(out_dir, ref_file), "wb") as f:
