@@ -593,8 +593,8 @@ def write_reports(results: Dict[str, Any], rows: List[Dict[str, Any]], output_di
     profile = _profile_lines(results, rows)
     if profile:
         lines += ["", "## Where the twin spends its time (models missing a per-call or peak goal)", "",
-                  "Median seconds per layer (its kernel in the planned runtime, and the same GEMMs called "
-                  "directly), warm process:", ""] + profile
+                  "Seconds per layer (fastest of 20 or more runs: its kernel in the planned runtime, and the "
+                  "same GEMMs called directly), warm process:", ""] + profile
     lines += ["", "## Issue 15 figures", "",
               "BLAS threads = numpy's OpenBLAS threads as the twin's runtime set them (the Theano function in the "
               "same process uses the same library). GEMM share = time the layers' GEMMs take called directly / "

@@ -166,7 +166,7 @@ def interleaved_latency(theano_fn, twin, arrays, budget_s, min_reps, max_reps):
 
 
 def profile_twin(twin, arrays, reps):
-    """Per layer of the twin's planned runtime: [label, median seconds of its kernel, seconds the
+    """Per layer of the twin's planned runtime: [label, fastest seconds of its kernel, seconds the
     same GEMMs take called directly (None without GEMMs), class, planned/generic]
     (``layers_np.profile_runtime``)."""
     import layers_np as L
@@ -174,7 +174,7 @@ def profile_twin(twin, arrays, reps):
     inputs = [l for l in L.get_all_layers(twin) if isinstance(l, L.InputLayer)]
     feed = arrays[0] if len(arrays) == 1 else dict(zip(inputs, arrays))
     return [[r["layer"], r["seconds"], r["gemm_seconds"], r["cls"], r["kind"]]
-            for r in L.profile_runtime(twin, feed, max(reps, 5))]
+            for r in L.profile_runtime(twin, feed, max(4 * reps, 20))]
 
 
 def run_theano(job):

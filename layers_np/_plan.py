@@ -1038,23 +1038,24 @@ def thread_key() -> int:
     return threading.get_ident()
 
 
-def _median_time(fn: Callable[[], Any], reps: int) -> float:
+def _best_time(fn: Callable[[], Any], reps: int) -> float:
+    """The fastest of ``reps`` timed calls: on a machine shared with other processes the
+    uncontended time (a median there mixes in other processes' load)."""
     import time
 
-    samples = []
+    best = float("inf")
     for _ in range(max(1, reps)):
         t = time.perf_counter()
         fn()
-        samples.append(time.perf_counter() - t)
-    samples.sort()
-    return samples[len(samples) // 2]
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def profile_runtime(layer_or_layers: Any, inputs: Any, reps: int = 5) -> List[Dict[str, Any]]:
     """Where a call of the planned runtime spends its time, kernel by kernel (a diagnostic).
 
     Runs ``get_output(layer_or_layers, inputs)`` once (building the runtime), then times each
-    kernel on that call's values (median of ``reps``) and, for kernels that make GEMMs, the
+    kernel on that call's values (fastest of ``reps``) and, for kernels that make GEMMs, the
     same GEMMs called directly with numpy on arrays of the same shapes (``gemm_seconds``):
     ``gemm_seconds / seconds`` is the share of the kernel's time a bare GEMM would take.
     Returns one dict per layer: ``layer`` (label), ``cls``, ``kind`` (planned/generic),
@@ -1079,7 +1080,7 @@ def profile_runtime(layer_or_layers: Any, inputs: Any, reps: int = 5) -> List[Di
         for (fn, ins, o, _), (layer, kind, gemms) in zip(rt.steps, rt.kernels):
             args = [vals[i] for i in ins]
             vals[o] = fn(*args)
-            seconds = _median_time(lambda: fn(*args), reps)
+            seconds = _best_time(lambda: fn(*args), reps)
             gemm_s = None
             if gemms:
                 gemm_s = 0.0
@@ -1088,7 +1089,7 @@ def profile_runtime(layer_or_layers: Any, inputs: Any, reps: int = 5) -> List[Di
                     b = rng.standard_normal(b_shape).astype(dt)
                     c = np.empty((a_shape[0], b_shape[1]), dt)
                     np.matmul(a, b, out=c)
-                    gemm_s += count * _median_time(lambda: np.matmul(a, b, out=c), reps)
+                    gemm_s += count * _best_time(lambda: np.matmul(a, b, out=c), reps)
             label = f"{layer.name or type(layer).__name__} ({type(layer).__name__})"
             rows.append({"layer": label, "cls": type(layer).__name__, "kind": kind, "seconds": seconds,
                          "gemm_seconds": gemm_s})
