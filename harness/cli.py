@@ -44,6 +44,8 @@ def certify_main(argv: List[str]) -> int:
         from . import registry
         registry.load_pairs(args.pairs_module, builtin=not args.no_builtin)
     except ImportError as exc:
+        if _missing_module(exc):
+            raise  # main() names the missing dependency and how to install it
         return _fail(f"cannot import ({exc}); is the Theano side installed? run `make certify`")
     try:
         pairs = [registry.get_pair(n) for n in args.layers] if args.layers else registry.all_pairs()
@@ -123,6 +125,8 @@ def replay_main(argv: List[str]) -> int:
     except KeyError as exc:
         return _fail(f"cannot replay {args.reproducer}: {exc.args[0] if exc.args else exc}")
     except ImportError as exc:
+        if _missing_module(exc):
+            raise  # main() names the missing dependency and how to install it
         return _fail(f"cannot replay ({exc}); is the Theano side installed? run `make venv`")
     except (Exception, SystemExit) as exc:  # a crafted case that the pair cannot even build
         return _fail(f"cannot replay {args.reproducer}: {type(exc).__name__}: {exc}")
@@ -155,13 +159,50 @@ def bench_main(argv: List[str]) -> int:
 # each command imports its module when it runs, so `twins --help` needs neither Theano nor hypothesis
 COMMANDS = {"certify": certify_main, "replay": replay_main, "export": export_main, "gate": gate_main,
             "bench": bench_main}
+DESCRIPTIONS = {
+    "certify": "fuzz registered layer pairs (built-in and your own) against Theano; write reports",
+    "replay": "re-run a failing case saved by certify (a reproducer .npz)",
+    "export": "write the numpy twin of a Theano network (MODULE:FACTORY) to a model file, without certifying",
+    "gate": "export a network only if its numpy twin matches Theano on fuzzed inputs (a CI gate)",
+    "bench": "time the numpy twins of the zoo networks against Theano",
+}
+# what the commands need beyond numpy: a numpy-only install (the deployment runtime) lacks them
+HARNESS_MODULES = ("hypothesis", "pytensor", "theano", "lasagne", "pandas", "tabulate", "tqdm", "scipy", "matplotlib")
+INSTALL_HINT = "pip install 'theano-twins[theano,harness]'"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("theano-twins")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"usage: twins [--version] {{{','.join(COMMANDS)}}} ...", "", "commands:"]
+    lines += [f"  {name:<{width}}  {DESCRIPTIONS.get(name, '')}" for name in COMMANDS]
+    lines += ["", "`twins COMMAND --help` describes a command's options.", "", (__doc__ or "").strip()]
+    return "\n".join(lines)
+
+
+def _missing_module(exc: BaseException) -> Optional[str]:
+    """The harness dependency whose absence raised ``exc``, if that is what happened."""
+    name = getattr(exc, "name", None) or ""
+    top = name.split(".")[0]
+    return top if isinstance(exc, ImportError) and top in HARNESS_MODULES else None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: twins {" + ",".join(COMMANDS) + "} ...\n\n" + (__doc__ or ""))
+        print(_usage())
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        print(f"twins (theano-twins) {_version()}")
+        return 0
     command = COMMANDS.get(argv[0])
     if command is None:
         return _fail(f"unknown command {argv[0]!r}; choose one of {', '.join(COMMANDS)}")
@@ -174,6 +215,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except OSError as exc:  # e.g. a report directory that is a file, a full disk
         return _fail(f"{exc.strerror or exc}: {exc.filename or ''}; check the paths given to twins {argv[0]}")
     except Exception as exc:
+        missing = _missing_module(exc)
+        if missing is not None:
+            return _fail(f"twins {argv[0]} needs {missing}, which is not installed (a numpy-only install runs "
+                         f"exported models only): {INSTALL_HINT}")
         if os.environ.get("TWINS_TRACEBACK"):
             raise
         return _fail(f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "

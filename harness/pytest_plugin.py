@@ -34,7 +34,15 @@ _PRODUCED = "_twins_certify_produced"
 
 def _missing() -> List[str]:
     """The harness dependencies that cannot be imported here (none in a full install)."""
-    return [name for name in _NEEDS if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in _NEEDS:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a finder refusing it, or a half-initialised module
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -58,7 +66,7 @@ def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "twins_certify: certification of a registered layer pair")
     setattr(config, _PRODUCED, False)
     requested = config.getoption("hypothesis_profile", None)
-    if not requested or importlib.util.find_spec("hypothesis") is None:
+    if not requested or _missing():
         return
     # tryfirst: hypothesis' own pytest_configure loads the requested profile after this hook, so
     # twins-ci etc. are selectable; an unknown name is a usage error, not an INTERNALERROR.
@@ -159,7 +167,7 @@ def pytest_collect_file(file_path: Path, parent: Any) -> Optional[CertifyFile]:
     # Only when the anchor is named on the command line (a re-run by node id); a plain run adds
     # the items in pytest_collection_modifyitems, whether or not the walk visits the anchor.
     session = parent.session
-    if getattr(session.config, _PRODUCED, False) or _missing() or not session.isinitpath(file_path):
+    if not session.isinitpath(file_path) or getattr(session.config, _PRODUCED, False) or _missing():
         return None
     if Path(file_path).resolve() != _anchor(session.config).resolve():
         return None
