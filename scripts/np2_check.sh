@@ -17,6 +17,8 @@ if [ ! -x "$NP2_VENV/bin/python" ]; then
     "$BASE_PYTHON" -m venv "$NP2_VENV"
     "$NP2_VENV/bin/pip" install --quiet 'numpy>=2' pytest
 fi
+# setuptools builds the package below without build isolation (no download on every run)
+"$NP2_VENV/bin/python" -c 'import setuptools, wheel' 2>/dev/null || "$NP2_VENV/bin/pip" install --quiet 'setuptools>=61' wheel
 
 # 1. Theano environment: gate every zoo model and write the reference outputs
 # shellcheck disable=SC2086
@@ -31,7 +33,18 @@ case "$NP2_VENV" in /*) NP2_PYTEST="$NP2_VENV/bin/pytest" ;; *) NP2_PYTEST="$ROO
 RUNTIME=$(mktemp -d "${TMPDIR:-/tmp}/twins-np2-path.XXXXXX")
 trap 'rm -rf "$RUNTIME"' EXIT
 ln -s "$ROOT/layers_np" "$RUNTIME/layers_np"
+
+# 3. the package as a user installs it (no extras: numpy is its only dependency), built from a
+#    copy of the sources so the checkout gets no build/ or egg-info; tests/np2_runtime/
+#    test_installed_runtime.py then runs a user's pytest session (the `twins` plugin loads through
+#    its entry point and must stay inert), a prediction, and `twins --help` in that environment.
+SRC="$RUNTIME/src"
+mkdir -p "$SRC"
+cp -R pyproject.toml README.md layers_np layers_theano harness "$SRC"/
+find "$SRC" -name __pycache__ -prune -exec rm -rf {} +
+"$NP2_VENV/bin/pip" install --quiet --no-build-isolation --no-deps --force-reinstall "$SRC"
+"$NP2_VENV/bin/pip" check  # its one dependency, numpy, is satisfied by numpy 2
 cd "$RUNTIME"
-TWINS_NP2_REFS="$REFS" TWINS_REQUIRE_NUMPY2=1 PYTHONPATH="$RUNTIME" \
+TWINS_NP2_REFS="$REFS" TWINS_REQUIRE_NUMPY2=1 TWINS_NP2_INSTALLED=1 PYTHONPATH="$RUNTIME" \
     "$NP2_PYTEST" -q -p no:cacheprovider -p no:twins --rootdir="$ROOT" \
     --confcutdir="$ROOT/tests/np2_runtime" "$ROOT/tests/np2_runtime"
