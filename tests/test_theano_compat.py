@@ -209,3 +209,7 @@ def test_layers_theano_imports_as_lasagne():
     x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]])
     y = backend.function([], lasagne.layers.get_output(net, x))()
     np.testing.assert_array_equal(y, [[2.0, 2.0], [0.0, 0.0]])
+    conv = lasagne.layers.Conv2DLayer(lasagne.layers.InputLayer((None, 1, 8, 8)), 2, 3, stride=2)
+    pooled = lasagne.layers.MaxPool2DLayer(conv, 2)
+    assert lasagne.layers.get_output_shape(pooled) == (None, 2, 1, 1)
+    assert lasagne.layers.get_output_shape([conv, pooled], (5, 1, 12, 12)) == [(5, 2, 5, 5), (5, 2, 2, 2)]
