@@ -46,7 +46,12 @@ def certify_main(argv: List[str]) -> int:
     except ImportError as exc:
         if _missing_module(exc):
             raise  # main() names the missing dependency and how to install it
-        return _fail(f"cannot import ({exc}); is the Theano side installed? run `make certify`")
+        culprit = getattr(exc, "name", None) or ""
+        for module in args.pairs_module:
+            if culprit and (module == culprit or module.startswith(culprit + ".")):
+                return _fail(f"--pairs-module {module}: no module named {module!r} in the current directory "
+                             f"({os.getcwd()}) or on sys.path; run twins from the directory that holds it")
+        return _fail(f"cannot import pairs: {type(exc).__name__}: {exc}")
     try:
         pairs = [registry.get_pair(n) for n in args.layers] if args.layers else registry.all_pairs()
     except KeyError as exc:

@@ -24,8 +24,6 @@ Reports under ``--report-dir``: ``gate_<model>.{csv,json,md}`` (one row per laye
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -53,25 +51,19 @@ def _print_error(prog: str, message: str) -> int:
 
 
 def resolve_factory(spec: str) -> Tuple[Callable[[], Any], str]:
-    """``MODULE:FACTORY`` (or ``path/to/file.py:FACTORY``) -> (factory, FACTORY)."""
+    """``MODULE:FACTORY`` (or ``path/to/file.py:FACTORY``) -> (factory, FACTORY).
+
+    MODULE resolves as with ``python -m``: the current directory first (:mod:`harness.imports`).
+    """
     module_name, sep, attr = spec.rpartition(":")
     if not sep or not module_name or not attr:
         raise GateInputError(f"expected MODULE:FACTORY, got {spec!r}")
+    from .imports import UserImportError, import_user_module
+
     try:
-        if module_name.endswith(".py") or os.sep in module_name:
-            if not os.path.isfile(module_name):
-                raise GateInputError(f"no such file: {module_name}")
-            name = "_twins_factory_" + os.path.splitext(os.path.basename(module_name))[0]
-            loader_spec = importlib.util.spec_from_file_location(name, module_name)
-            if loader_spec is None or loader_spec.loader is None:
-                raise GateInputError(f"cannot import {module_name}")
-            module = importlib.util.module_from_spec(loader_spec)
-            sys.modules[name] = module
-            loader_spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-    except GateInputError:
-        raise
+        module = import_user_module(module_name)
+    except UserImportError as exc:
+        raise GateInputError(str(exc)) from None
     except (Exception, SystemExit) as exc:  # a module calling sys.exit() on import is not a certified model
         raise GateInputError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
     factory = getattr(module, attr, None)

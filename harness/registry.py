@@ -13,7 +13,6 @@ and plain ``pytest`` (through the ``twins`` plugin) certifies it in float32 and 
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -169,8 +168,10 @@ def load_pairs(modules: Sequence[str] = (), builtin: bool = False) -> None:
     """
     if builtin:
         _import_pairs_module(BUILTIN)
-    if modules and os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    if modules:
+        from .imports import current_directory_first
+
+        current_directory_first()
     for module in modules:
         _import_pairs_module(module)
 

@@ -96,3 +96,13 @@ def test_replay_of_a_user_pair_loads_its_module(tmp_path, capsys, monkeypatch):
         assert get_pair("UserMissingBiasDense").source == "user_pairs_replay"
     finally:
         unregister_pair("UserMissingBiasDense")
+
+
+def test_a_missing_pairs_module_is_not_blamed_on_the_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))
+    monkeypatch.chdir(tmp_path)
+    assert main(["certify", "--pairs-module", "no_such_pairs_module", "--no-builtin", "--report-dir",
+                 str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no module named 'no_such_pairs_module' in the current directory" in err[0], err
+    assert "installed" not in err[0]

@@ -282,3 +282,40 @@ def test_publish_failure_after_the_reports_is_exit_2(tmp_path, capsys, monkeypat
     assert code == 2 and "No space left" in err and len(err.strip().splitlines()) == 1
     assert out.read_bytes() == b"previous release"
     assert json.loads((tmp_path / "r" / "gate_tiny_verdict.json").read_text())["verdict"] == "ERROR"
+
+
+USER_FACTORY = '''
+import layers_theano as LT
+
+def build():
+    return LT.DenseLayer(LT.InputLayer((None, 3)), 2)
+'''
+
+
+def _without_cwd_on_path(monkeypatch, tmp_path):
+    # as under the `twins` console script: sys.path[0] is the script's directory, not the cwd
+    import sys
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", os.getcwd(), str(tmp_path))])
+    monkeypatch.chdir(tmp_path)
+
+
+def test_factory_module_resolves_from_the_current_directory(tmp_path, monkeypatch, capsys):
+    """MODULE:FACTORY finds MODULE in the current directory first, as `python -m` does."""
+    (tmp_path / "user_factory_cwd.py").write_text(USER_FACTORY)
+    _without_cwd_on_path(monkeypatch, tmp_path)
+    monkeypatch.delitem(__import__("sys").modules, "user_factory_cwd", raising=False)
+    assert export_main(["user_factory_cwd:build", "-o", "cwd.npz"]) == 0, capsys.readouterr().err
+    assert L.load(tmp_path / "cwd.npz").num_units == 2
+    # a file path (with or without a directory part) names the file itself
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "user_factory_file.py").write_text(USER_FACTORY)
+    assert export_main(["sub/user_factory_file.py:build", "-o", "file.npz"]) == 0, capsys.readouterr().err
+    assert L.load(tmp_path / "file.npz").num_units == 2
+
+
+def test_a_missing_factory_module_says_where_it_was_looked_for(tmp_path, monkeypatch, capsys):
+    _without_cwd_on_path(monkeypatch, tmp_path)
+    assert export_main(["no_such_user_module:build", "-o", "x.npz"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no module named 'no_such_user_module' in the current directory" in err[0], err
+    assert not (tmp_path / "x.npz").exists()
