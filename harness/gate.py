@@ -78,8 +78,25 @@ def _build_network(factory_spec: str, weights: Optional[str]) -> Tuple[Any, str]
     from layers_theano.export import load_lasagne_weights
 
     factory, name = resolve_factory(factory_spec)
+    floatx = None
+    if weights is not None:
+        # dtype follows the weights file (float32 Lasagne weights make a float32 model), unless
+        # THEANO_FLAGS/PYTENSOR_FLAGS chose floatX explicitly, as they would for Lasagne itself
+        from layers_theano.backend import FLOATX_FROM_FLAGS
+        from layers_theano.export import weights_floatx
+
+        try:
+            floatx = FLOATX_FROM_FLAGS or weights_floatx(weights)
+        except ModelFileError as exc:
+            raise GateInputError(f"weights: {exc}") from None
     try:
-        net = factory()
+        if floatx is None:
+            net = factory()
+        else:
+            from layers_theano.backend import config
+
+            with config.change_flags(floatX=floatx):
+                net = factory()
     except (Exception, SystemExit) as exc:
         raise GateInputError(f"the factory {factory_spec} raised {type(exc).__name__}: {exc}") from None
     if not isinstance(net, LT.Layer) and not LT.lasagne_bridge.is_lasagne_layer(net):

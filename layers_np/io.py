@@ -957,14 +957,31 @@ def check_weights_fit(label: str, params: Sequence[Tuple[str, Tuple[int, ...]]],
             raise WeightsMismatchError(label, f"arr_{i} has dtype {value.dtype}, expected floating-point weights")
 
 
+def weights_dtype(label: str, values: Sequence[np.ndarray]) -> Optional[np.dtype]:
+    """The one floating-point dtype of a Lasagne weights file (None when it holds no arrays).
+
+    Lasagne saves every parameter in floatX, so one file has one dtype; a mixture is refused
+    (WeightsMismatchError) rather than guessed.
+    """
+    dtypes = sorted({np.dtype(v.dtype).name for v in values})
+    if len(dtypes) > 1:
+        raise WeightsMismatchError(label, f"the arrays mix dtypes {', '.join(dtypes)}; Lasagne saves all "
+                                          "parameters in one floatX")
+    return np.dtype(dtypes[0]) if dtypes else None
+
+
 def load_lasagne_weights(net: Union[Layer, Sequence[Layer]], path: PathLike, *,
                          limits: Optional[Limits] = None) -> None:
     """Load Lasagne weights (``np.savez(f, *get_all_param_values(net))``) into a twin network.
 
-    Each array is cast to the dtype of the parameter it replaces.
+    The dtype follows the weights file: float32 weights make a float32 twin (its parameters
+    take the file's dtype, whatever they were built with), as a Lasagne network saved under
+    ``floatX=float32`` computes in float32. Inputs must then be float32 too (see
+    :func:`layers_np.get_output`).
     """
     values = read_lasagne_weights(path, limits=limits)
     params = get_all_params(net)
     check_weights_fit(os.fspath(path), [(str(p.name), p.shape) for p in params], values)
+    weights_dtype(os.fspath(path), values)
     for p, v in zip(params, values):
-        p.set_value(np.asarray(v, dtype=p.value.dtype))
+        p.set_value(np.array(v, copy=True))

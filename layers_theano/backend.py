@@ -2,6 +2,8 @@
 
 Why each step is here:
 
+* ``floatX``: Theano users set it in ``THEANO_FLAGS``; it is copied into ``PYTENSOR_FLAGS``
+  (THEANO_FLAGS wins when both set it), so ``THEANO_FLAGS=floatX=float32`` builds float32 networks.
 * ``blas__ldflags``: PyTensor 2.8 asks ``numpy.__config__.get_info`` for BLAS flags, which
   numpy 1.26 no longer has; an empty value makes it call numpy's BLAS through the C-API.
   A value the user already put in PYTENSOR_FLAGS wins.
@@ -19,9 +21,29 @@ import os
 import sys
 import warnings
 
+
+
+def _flag(text: str, name: str) -> "str | None":
+    """The value of flag ``name`` in a Theano/PyTensor flags string (the last one wins, as there)."""
+    value = None
+    for item in text.split(","):
+        key, sep, val = item.partition("=")
+        if sep and key.strip() == name:
+            value = val.strip()
+    return value
+
+
+# floatX: THEANO_FLAGS is honoured like PYTENSOR_FLAGS, and wins when both set it (a Theano user's
+# variable, the one theano_compat.enable applies too); FLOATX_FROM_FLAGS records an explicit
+# choice, so a network built for Lasagne weights takes the weights' dtype only without one.
+FLOATX_FROM_FLAGS = _flag(os.environ.get("THEANO_FLAGS", ""), "floatX") or _flag(os.environ.get("PYTENSOR_FLAGS", ""), "floatX")
 _flags = os.environ.get("PYTENSOR_FLAGS", "")
+_theano_floatx = _flag(os.environ.get("THEANO_FLAGS", ""), "floatX")
+if _theano_floatx is not None:
+    _flags = ",".join(f for f in (_flags, f"floatX={_theano_floatx}") if f)
 if "blas__ldflags" not in _flags and "blas.ldflags" not in _flags:
-    os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (_flags, "blas__ldflags=") if f)
+    _flags = ",".join(f for f in (_flags, "blas__ldflags=") if f)
+os.environ["PYTENSOR_FLAGS"] = _flags
 
 if "pytensor.scan.scan_perform_ext" not in sys.modules:
     sys.modules["pytensor.scan.scan_perform_ext"] = None  # type: ignore[assignment]
@@ -45,6 +67,6 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pytensor
 warnings.filterwarnings("ignore", message=r".*pytensor\.tensor\.(nnet|signal).*")
 
 __version__ = pytensor.__version__
-__all__ = ["T", "function", "shared", "scan", "config", "nnet", "pool", "pytensor", "clone_replace"]
+__all__ = ["T", "function", "shared", "scan", "config", "nnet", "pool", "pytensor", "clone_replace", "FLOATX_FROM_FLAGS"]
 
 from pytensor import clone_replace  # noqa: E402

@@ -17,11 +17,12 @@ import numpy as np
 
 from layers_np import io as np_io
 
+from . import backend
 from .backend import __version__ as _pytensor_version
 from .base import InputLayer, Layer, get_all_layers, get_all_params
 from .convert import to_numpy
 
-__all__ = ["export", "to_twin", "load_lasagne_weights", "input_dtypes"]
+__all__ = ["export", "to_twin", "load_lasagne_weights", "weights_floatx", "input_dtypes"]
 
 
 def to_twin(net: Union[Layer, Sequence[Layer]]) -> Any:
@@ -60,10 +61,32 @@ def load_lasagne_weights(net: Union[Layer, Sequence[Layer]], path: Union[str, "o
     """Load ``np.savez(f, *lasagne.layers.get_all_param_values(net))`` (arr_0 .. arr_N) into ``net``.
 
     Raises :class:`layers_np.io.ModelFileError` subclasses for bad files and
-    :class:`layers_np.io.WeightsMismatchError` when the arrays do not fit the network.
+    :class:`layers_np.io.WeightsMismatchError` when the arrays do not fit the network, including
+    their dtype: build the network in the weights' floatX (:func:`weights_floatx`), as
+    ``twins gate/export --weights`` do. A float64 network takes float32 weights only when floatX
+    was set to float64 explicitly in THEANO_FLAGS/PYTENSOR_FLAGS (Theano's upcast); a downcast never.
     """
     values = np_io.read_lasagne_weights(path)
     params = get_all_params(net)
-    np_io.check_weights_fit(os.fspath(path), [(str(p.name), tuple(p.get_value().shape)) for p in params], values)
+    label = os.fspath(path)
+    np_io.check_weights_fit(label, [(str(p.name), tuple(p.get_value().shape)) for p in params], values)
+    dtype = np_io.weights_dtype(label, values)
+    built = sorted({str(p.dtype) for p in params})
+    # as Theano's set_value: an upcast the user chose with floatX in THEANO_FLAGS/PYTENSOR_FLAGS
+    # is taken, a downcast (lossy) never
+    chosen = built == [backend.FLOATX_FROM_FLAGS] and dtype is not None and np.can_cast(dtype, built[0], "safe")
+    if dtype is not None and built != [dtype.name] and not chosen:
+        # a shared variable's dtype is fixed when the network is built: casting here would
+        # change the model's dtype silently (float32 weights in a float64 model)
+        raise np_io.WeightsMismatchError(
+            label, f"the weights are {dtype.name} but the network was built in {', '.join(built)}; build it with "
+                   f"floatX={dtype.name} (weights_floatx(path) gives it; `twins gate/export --weights` does this)")
     for p, v in zip(params, values):
         p.set_value(np.asarray(v, dtype=p.dtype))
+
+
+def weights_floatx(path: Union[str, "os.PathLike[str]"]) -> Optional[str]:
+    """The floatX a network must be built in to take the Lasagne weights at ``path`` (None: no arrays)."""
+    values = np_io.read_lasagne_weights(path)
+    dtype = np_io.weights_dtype(os.fspath(path), values)
+    return None if dtype is None else dtype.name

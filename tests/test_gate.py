@@ -319,3 +319,63 @@ def test_a_missing_factory_module_says_where_it_was_looked_for(tmp_path, monkeyp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no module named 'no_such_user_module' in the current directory" in err[0], err
     assert not (tmp_path / "x.npz").exists()
+
+
+# dtypes follow the weights file and THEANO_FLAGS -----------------------------------------
+def _dense_weights(tmp_path, dtype):
+    rng = np.random.default_rng(0)
+    path = tmp_path / f"w_{dtype}.npz"
+    with open(path, "wb") as f:
+        np.savez(f, rng.standard_normal((3, 2)).astype(dtype), rng.standard_normal(2).astype(dtype))
+    return path
+
+
+def test_float32_lasagne_weights_make_a_float32_model(tmp_path, monkeypatch, capsys):
+    import layers_theano.backend as backend
+    from layers_theano.export import load_lasagne_weights
+
+    monkeypatch.setattr(backend, "FLOATX_FROM_FLAGS", None)  # no floatX in THEANO_FLAGS/PYTENSOR_FLAGS
+    (tmp_path / "user_dense.py").write_text(USER_FACTORY)
+    w32 = _dense_weights(tmp_path, "float32")
+    out = tmp_path / "m.npz"
+    assert export_main([f"{tmp_path / 'user_dense.py'}:build", "--weights", str(w32), "-o", str(out)]) == 0, \
+        capsys.readouterr().err
+    model = L.load(out)
+    assert {p.dtype for p in L.get_all_param_values(model)} == {np.dtype(np.float32)}
+    assert L.get_output(model, np.ones((2, 3), np.float32)).dtype == np.float32
+    # the Theano-side loader refuses to turn float32 weights into a float64 network silently
+    with backend.config.change_flags(floatX="float64"):
+        net64 = LT.DenseLayer(LT.InputLayer((None, 3)), 2)
+    with pytest.raises(L.io.WeightsMismatchError, match="weights are float32 but the network was built in float64"):
+        load_lasagne_weights(net64, w32)
+    # ... unless floatX=float64 was chosen explicitly (Theano's upcast); a downcast never
+    monkeypatch.setattr(backend, "FLOATX_FROM_FLAGS", "float64")
+    load_lasagne_weights(net64, w32)
+    assert net64.W.get_value().dtype == np.float64
+    with backend.config.change_flags(floatX="float32"):
+        net32 = LT.DenseLayer(LT.InputLayer((None, 3)), 2)
+    with pytest.raises(L.io.WeightsMismatchError, match="weights are float64"):
+        load_lasagne_weights(net32, _dense_weights(tmp_path, "float64"))
+
+
+def test_numpy_side_lasagne_weights_set_the_twin_dtype(tmp_path):
+    twin = L.DenseLayer(L.InputLayer((None, 3)), 2)
+    L.set_all_param_values(twin, [v.astype(np.float64) for v in L.get_all_param_values(twin)])
+    L.io.load_lasagne_weights(twin, _dense_weights(tmp_path, "float32"))
+    assert {v.dtype for v in L.get_all_param_values(twin)} == {np.dtype(np.float32)}
+    assert L.get_output(twin, np.ones((2, 3), np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("env, want", [
+    ({"THEANO_FLAGS": "floatX=float32"}, "float32"),
+    ({"PYTENSOR_FLAGS": "floatX=float32"}, "float32"),
+    ({"THEANO_FLAGS": "floatX=float32", "PYTENSOR_FLAGS": "floatX=float64"}, "float32"),  # THEANO_FLAGS wins
+])
+def test_theano_flags_floatx_is_honoured(env, want):
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k not in ("THEANO_FLAGS", "PYTENSOR_FLAGS")}
+    out = subprocess.run([sys.executable, "-c", "import layers_theano.backend as b; print(b.config.floatX)"],
+                         env={**base, **env}, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == want, out.stderr
