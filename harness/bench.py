@@ -293,8 +293,9 @@ def _median(values: List[float]) -> Optional[float]:
 
 def profile_shares(entries: Optional[List[List[Any]]]) -> Dict[str, Optional[float]]:
     """GEMM time shares from a worker's runtime profile (entries ``[label, seconds, gemm_seconds,
-    class, kind]``): of the whole call, of the conv layers together, and the lowest of the dense
-    layers (a bare GEMM's time over the layer's time)."""
+    class, kind]``): of the whole call, of the conv layers together and of the dense layers
+    together (bare GEMMs' time over the layers' time; a dense layer's softmax or tanh counts
+    as its time, not its GEMM's)."""
     out: Dict[str, Optional[float]] = {"gemm_share": None, "dense_gemm_fraction": None, "conv_gemm_share": None}
     if not entries or len(entries[0]) < 4:
         return out
@@ -304,9 +305,9 @@ def profile_shares(entries: Optional[List[List[Any]]]) -> Dict[str, Optional[flo
     conv = [e for e in entries if e[3] in ("Conv1DLayer", "Conv2DLayer", "Conv3DLayer") and e[2] is not None]
     if conv:
         out["conv_gemm_share"] = sum(e[2] for e in conv) / (sum(e[1] for e in conv) or 1.0)
-    dense = [e[2] / e[1] for e in entries if e[3] == "DenseLayer" and e[2] is not None and e[1]]
+    dense = [e for e in entries if e[3] == "DenseLayer" and e[2] is not None]
     if dense:
-        out["dense_gemm_fraction"] = min(dense)
+        out["dense_gemm_fraction"] = sum(e[2] for e in dense) / (sum(e[1] for e in dense) or 1.0)
     return out
 
 
@@ -598,7 +599,7 @@ def write_reports(results: Dict[str, Any], rows: List[Dict[str, Any]], output_di
     lines += ["", "## Issue 15 figures", "",
               "BLAS threads = numpy's OpenBLAS threads as the twin's runtime set them (the Theano function in the "
               "same process uses the same library). GEMM share = time the layers' GEMMs take called directly / "
-              "time of the whole call (dense: the lowest layer; conv: the conv layers together). Start-up over "
+              "time of the whole call (dense: the dense layers together; conv: the conv layers together). Start-up over "
               "numpy = import layers_np + load + first call, after `import numpy`. Array memory = tracemalloc "
               "peak of a fresh numpy process (load, batch 1, largest batch twice) against weights + 2 x the "
               "largest activation + the conv chunk buffer.", "",

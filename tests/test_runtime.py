@@ -107,14 +107,15 @@ def test_threads_get_their_own_runtimes() -> None:
     assert errors == []
 
 
+@pytest.mark.parametrize("filters", [5, 17])  # per-item stacked GEMMs, and the folded batch GEMM
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_planned_conv_matches_the_generic_path_within_the_bound(dtype: str) -> None:
+def test_planned_conv_matches_the_generic_path_within_the_bound(dtype: str, filters: int) -> None:
     # The folded-batch GEMM sums the products in another order than CorrMM's per-item GEMM:
     # both are within the forward error bound 2 gamma_K sum|x||w| (K = C*kh*kw products).
     rng = np.random.RandomState(4)
-    layer = L.Conv2DLayer(L.InputLayer((None, 3, 7, 6)), 5, (3, 2), stride=(2, 1), pad=1,
-                          W=rng.standard_normal((5, 3, 3, 2)).astype(dtype), b=rng.standard_normal(5).astype(dtype),
-                          nonlinearity=None)
+    layer = L.Conv2DLayer(L.InputLayer((None, 3, 7, 6)), filters, (3, 2), stride=(2, 1), pad=1,
+                          W=rng.standard_normal((filters, 3, 3, 2)).astype(dtype),
+                          b=rng.standard_normal(filters).astype(dtype), nonlinearity=None)
     x = rng.standard_normal((9, 3, 7, 6)).astype(dtype)
     planned = layer(x)
     generic = layer.get_output_for(x)
