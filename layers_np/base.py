@@ -264,6 +264,7 @@ def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = Non
                     result = runtime.run(arrays)
                     return result if many else result[0]
     if key is not None:
+        _check_float_inputs(plan, [(l, a) for (l, kind), a in zip(plan.given_steps, arrays) if kind == _INPUT])
         runtime, result = _plan.build_runtime(plan.steps, (_INPUT, _MERGE, _EXTRA, _SINGLE), targets,
                                               [l for l, _ in plan.given_steps], arrays, kwargs)
         if len(plan.runtimes) >= 8:  # bounded: many shapes (e.g. fuzzing) do not pile up buffers
@@ -275,6 +276,27 @@ def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = Non
     return result if many else result[0]
 
 
+def _check_float_inputs(plan: "_Plan", inputs: List[Tuple[Any, np.ndarray]]) -> None:
+    """Refuse a float input whose dtype differs from the network's float parameters.
+
+    numpy would promote float32 input and float64 weights to a float64 result: the twin would
+    change the dtype silently where Theano computes in the one floatX of its graph. A hand-built
+    network now refuses such an input as a loaded model does (``ModelInputLayer``); a network
+    without float parameters (or with mixed ones) computes in its input's dtype. Run once per
+    input signature (when the runtime is built), not per call.
+    """
+    floats = {p.value.dtype for l, _ in plan.steps for p in getattr(l, "params", {})
+              if isinstance(getattr(p, "value", None), np.ndarray) and p.value.dtype.kind == "f"}
+    if len(floats) != 1:
+        return
+    (want,) = floats
+    for layer, X in inputs:
+        if isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.dtype != want:
+            raise TwinError(f"{layer._label()}: got dtype {X.dtype} but the network's parameters are {want.name}; "
+                            f"convert with X.astype({want.name!r}), or cast the network with "
+                            f"layers_np.cast_param_values(net, {X.dtype.name!r})")
+
+
 def _evaluate(plan: "_Plan", given: Dict[int, Any], kwargs: Dict[str, Any]) -> Dict[int, Any]:
     """Every layer's ``get_output_for`` in the plan's order: the unplanned evaluation (inputs
     that are not arrays, unhashable keyword arguments, a missing input)."""
@@ -283,6 +305,8 @@ def _evaluate(plan: "_Plan", given: Dict[int, Any], kwargs: Dict[str, Any]) -> D
         if id(l) in given:
             value = given[id(l)]
             outputs[id(l)] = l.check_input(value) if kind == _INPUT else value
+            if kind == _INPUT:
+                _check_float_inputs(plan, [(l, outputs[id(l)])])
         elif kind == _INPUT:
             raise TwinError(f"get_output: no input given for {l._label()} of shape {_fmt_shape(l.shape)}")
         elif kind == _MERGE:

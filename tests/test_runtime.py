@@ -146,3 +146,21 @@ def test_blas_thread_control_is_safe() -> None:
     assert L.set_blas_threads(1) in (None, 1)
     if now is not None:
         L.set_blas_threads(now)
+
+
+def test_a_hand_built_net_refuses_a_float_input_of_another_dtype_like_a_loaded_one():
+    """No silent float64 result for float32 input: the dtype is the parameters' (as a loaded model's)."""
+    import layers_np as Lnp
+
+    net = Lnp.DenseLayer(Lnp.InputLayer((None, 3)), 2)
+    Lnp.cast_param_values(net, "float64")
+    x32 = np.ones((2, 3), np.float32)
+    with pytest.raises(Lnp.TwinError, match="got dtype float32 but the network's parameters are float64"):
+        Lnp.get_output(net, x32)
+    with pytest.raises(Lnp.TwinError, match="float32"):  # the unplanned path (unhashable keyword) too
+        Lnp.get_output(net, x32, unused=[1])
+    assert Lnp.get_output(net, x32.astype(np.float64)).dtype == np.float64
+    Lnp.cast_param_values(net, "float32")
+    assert Lnp.get_output(net, x32).dtype == np.float32
+    # no parameters: the input's dtype is the computation's
+    assert Lnp.get_output(Lnp.NonlinearityLayer(Lnp.InputLayer((None, 3))), x32).dtype == np.float32
