@@ -33,4 +33,6 @@ bench: $(STAMP)
 	$(BIN)/twins bench
 
 clean:
-	rm -rf $(VENV) $(NP2) reports/*.csv reports/*.json reports/*.md reports/reproducers
+# reports/README.md is tracked: everything else in reports/ is generated
+	rm -rf $(VENV) $(NP2)
+	find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -38,6 +38,12 @@ def certify_main(argv: List[str]) -> int:
         check_profile(args.profile)
     except ValueError as exc:
         return _fail(str(exc))
+    if args.zoo:  # a typo must not pass as "certified" with the model silently skipped
+        from layers_theano import zoo
+
+        unknown = [n for n in args.zoo if n not in zoo.FACTORIES]
+        if unknown:
+            return _fail(f"unknown zoo model {', '.join(map(repr, unknown))}; choose from {', '.join(zoo.FACTORIES)}")
     if os.path.exists(args.report_dir) and not os.path.isdir(args.report_dir):
         return _fail(f"--report-dir {args.report_dir} exists and is not a directory; choose another")
     try:

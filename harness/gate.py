@@ -19,13 +19,14 @@ publication leaves any previous model file untouched; a failure of the publicati
 rewrites the verdict as an error.
 
 Reports under ``--report-dir``: ``gate_<model>.{csv,json,md}`` (one row per layer),
-``gate_<model>_verdict.json``; ``--junit-xml FILE`` writes one test case per layer.
+``gate_<module>.<factory>_verdict.json``; ``--junit-xml FILE`` writes one test case per layer.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -70,6 +71,18 @@ def resolve_factory(spec: str) -> Tuple[Callable[[], Any], str]:
     if not callable(factory):
         raise GateInputError(f"{module_name!r} has no callable {attr!r}")
     return factory, attr
+
+
+def report_name(spec: str) -> str:
+    """The name of a gate's report files: ``MODULE.FACTORY`` (a file's stem for ``path/x.py``), so
+    ``a:build_net`` and ``b:build_net`` do not overwrite each other's verdicts."""
+    from .imports import is_file_spec
+
+    module, _, attr = spec.rpartition(":")
+    if is_file_spec(module):
+        module = os.path.splitext(os.path.basename(module))[0]
+    name = ".".join(part for part in (module, attr or "model") if part)
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:120]
 
 
 def _build_network(factory_spec: str, weights: Optional[str]) -> Tuple[Any, str]:
@@ -210,7 +223,7 @@ def _parser_gate() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="model file to write when certified")
     p.add_argument("--junit-xml", help="write a JUnit XML report (one test case per layer)")
     p.add_argument("--report-dir", default="reports", help="where the layer-by-layer report goes (default: reports)")
-    p.add_argument("--verdict-json", help="verdict file (default: REPORT_DIR/gate_<model>_verdict.json)")
+    p.add_argument("--verdict-json", help="verdict file (default: REPORT_DIR/gate_<module>.<factory>_verdict.json)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fuzzed batches (default 0)")
     p.add_argument("--batch-size", type=int, default=None, help="samples per fuzzed batch (default: by profile)")
     p.add_argument("--batches", type=int, default=None, help="number of fuzzed batches (default: by profile)")
@@ -232,7 +245,7 @@ def gate_main(argv: List[str]) -> int:
     if isinstance(args, int):
         return args
     start = time.perf_counter()
-    model = args.factory.rpartition(":")[2] or "model"
+    model = report_name(args.factory)
     verdict_path = args.verdict_json or os.path.join(args.report_dir, f"gate_{model}_verdict.json")
     base = {"model": args.factory, "output": None, "weights": args.weights, "inputs": args.inputs,
             "profile": args.profile}

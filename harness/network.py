@@ -327,20 +327,28 @@ def certify_network(theano_output: Any, inputs: Any = None, *, dtype: Optional[s
         raise NetworkError("no input batches: give samples or n_batches >= 1")
 
     checker = NetworkRun(theano_output, twin, net_dtype)
+    if not checker.computed:
+        raise NetworkError("the network computes nothing (it is only InputLayers): there is nothing to certify")
     rows = {i: LayerRow(i, checker.np_layers[i].name or f"{type(checker.np_layers[i]).__name__.lower()}_{i}",
                         type(checker.th_layers[i]).__name__, tuple(checker.th_layers[i].output_shape))
             for i in checker.computed}
     th_total = tw_total = 0.0
+    compared = 0  # output elements compared: an empty output on every batch proves nothing
     for b, batch in enumerate(batches):
         theano, twin_out, alone, th_s, tw_s = checker.run(batch)
         th_total += th_s
         tw_total += tw_s
+        out_shape = tuple(np.shape(theano[checker.computed[-1]]))
+        compared += int(np.prod(out_shape, dtype=np.int64))
         for i in checker.computed:
             full = (_error_comparison(theano[i], twin_out[i], tol) if isinstance(twin_out[i], BaseException)
                     else compare_arrays(theano[i], twin_out[i], tol))
             local = (_error_comparison(theano[i], alone[i], tol) if isinstance(alone[i], BaseException)
                      else compare_arrays(theano[i], alone[i], tol))
             rows[i].add(full, local, b)
+    if compared == 0:
+        raise NetworkError(f"the network's output is empty on every batch (shape {out_shape}): no value was "
+                           "compared, so nothing is certified; give inputs for which it outputs values")
     ordered = [rows[i] for i in checker.computed]
     return NetworkReport(ok=all(r.ok for r in ordered), rows=ordered, dtype=net_dtype, tolerance=str(tol),
                          batches=len(batches), input_source=" + ".join(sources),

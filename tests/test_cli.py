@@ -106,3 +106,27 @@ def test_a_missing_pairs_module_is_not_blamed_on_the_install(tmp_path, capsys, m
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no module named 'no_such_pairs_module' in the current directory" in err[0], err
     assert "installed" not in err[0]
+
+
+def test_a_typo_in_zoo_names_exits_2_before_certifying(tmp_path, capsys):
+    code = main(["certify", "--layers", "DenseLayer", "--dtypes", "float32", "--profile", "ci", "--no-html",
+                 "--report-dir", str(tmp_path), "--zoo", "mlp", "lenet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "unknown zoo model 'lenet'" in err[0] and "lenet5" in err[0], err
+    assert not list(tmp_path.iterdir())  # nothing certified, nothing written
+
+
+def test_make_clean_keeps_the_tracked_reports_readme(tmp_path):
+    import shutil
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shutil.copy(os.path.join(root, "Makefile"), tmp_path / "Makefile")
+    reports = tmp_path / "reports"
+    (reports / "reproducers").mkdir(parents=True)
+    for name in ("README.md", "summary.md", "summary.json", "timing.csv", "report.html", "gate_a.f_verdict.json"):
+        (reports / name).write_text("x")
+    (tmp_path / ".venv").mkdir()
+    out = subprocess.run(["make", "-s", "-C", str(tmp_path), "clean"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in reports.iterdir()) == ["README.md"] and not (tmp_path / ".venv").exists()

@@ -77,10 +77,10 @@ def test_gate_certifies_and_writes(tmp_path, capsys):
     X = np.random.default_rng(7).standard_normal((3, 784)).astype(np.float32)
     fn = LT.backend.function([LT.get_all_layers(net)[0].input_var], LT.get_output(net))
     np.testing.assert_allclose(model(X), fn(X), rtol=1e-5, atol=1e-6)
-    verdict = json.loads((reports / "gate_mlp_verdict.json").read_text())
+    verdict = json.loads((reports / "gate_layers_theano.zoo.mlp_verdict.json").read_text())
     assert verdict["verdict"] == "certified" and verdict["exit_code"] == 0 and verdict["output"] == str(out)
     for ext in ("csv", "json", "md"):
-        assert (reports / f"gate_mlp.{ext}").exists()
+        assert (reports / f"gate_layers_theano.zoo.mlp.{ext}").exists()
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
     assert suite.get("tests") == "3" and suite.get("failures") == "0"
 
@@ -92,14 +92,14 @@ def test_corrupted_weight_exits_1_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp") or f.startswith(".model")]
     assert "DISCREPANCY at layer 2 'hidden2'" in printed and "was not written" in printed
-    verdict = json.loads((reports / "gate_corrupted_mlp_verdict.json").read_text())
+    verdict = json.loads((reports / "gate_test_gate.corrupted_mlp_verdict.json").read_text())
     assert verdict["verdict"] == "DISCREPANCY" and verdict["exit_code"] == 1 and verdict["output"] is None
     assert verdict["summary"]["first_bad"] == {"index": 2, "name": "hidden2", "class": "DenseLayer",
                                                "verdict": "LOCAL", "reason": "values out of tolerance"}
     failures = [c.get("name") for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
                 if c.find("failure") is not None]
     assert failures == ["02 hidden2 (DenseLayer)", "03 output (DenseLayer)"]
-    frame_rows = json.loads((reports / "gate_corrupted_mlp.json").read_text())
+    frame_rows = json.loads((reports / "gate_test_gate.corrupted_mlp.json").read_text())
     assert [r["verdict"] for r in frame_rows] == ["ok", "LOCAL", "propagated"]
 
 
@@ -221,7 +221,7 @@ def test_nonfinite_reference_outputs_are_refused(tmp_path, capsys):
     code, out, reports = gate(tmp_path, f"{HERE}:nan_net")
     line = one_error_line(capsys)
     assert code == 2 and "NaN" in line and "--allow-nonfinite" in line and not out.exists()
-    assert json.loads((reports / "gate_nan_net_verdict.json").read_text())["verdict"] == "ERROR"
+    assert json.loads((reports / "gate_test_gate.nan_net_verdict.json").read_text())["verdict"] == "ERROR"
     code, out, _ = gate(tmp_path, f"{HERE}:nan_net", "--allow-nonfinite")
     assert code == 0 and out.exists()
 
@@ -281,7 +281,7 @@ def test_publish_failure_after_the_reports_is_exit_2(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err
     assert code == 2 and "No space left" in err and len(err.strip().splitlines()) == 1
     assert out.read_bytes() == b"previous release"
-    assert json.loads((tmp_path / "r" / "gate_tiny_verdict.json").read_text())["verdict"] == "ERROR"
+    assert json.loads((tmp_path / "r" / "gate_test_gate.tiny_verdict.json").read_text())["verdict"] == "ERROR"
 
 
 USER_FACTORY = '''
@@ -379,3 +379,31 @@ def test_theano_flags_floatx_is_honoured(env, want):
     out = subprocess.run([sys.executable, "-c", "import layers_theano.backend as b; print(b.config.floatX)"],
                          env={**base, **env}, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == want, out.stderr
+
+
+def test_verdicts_of_same_named_factories_do_not_overwrite_each_other(tmp_path, monkeypatch):
+    for pkg in ("pkg_a", "pkg_b"):
+        (tmp_path / f"{pkg}.py").write_text(USER_FACTORY)
+    _without_cwd_on_path(monkeypatch, tmp_path)
+    for pkg in ("pkg_a", "pkg_b"):
+        assert gate_main([f"{pkg}:build", "-o", f"{pkg}.npz", "--profile", "dev", "--report-dir", "r"]) == 0
+    verdicts = {p.name: json.loads(p.read_text())["model"] for p in (tmp_path / "r").glob("*_verdict.json")}
+    assert verdicts == {"gate_pkg_a.build_verdict.json": "pkg_a:build", "gate_pkg_b.build_verdict.json": "pkg_b:build"}
+
+
+def empty_output_net():
+    """No parameters, and an output with no elements (a slice past the end)."""
+    return LT.SliceLayer(LT.InputLayer((None, 3)), indices=slice(5, 9), axis=1)
+
+
+def only_input():
+    return LT.InputLayer((None, 3))
+
+
+@pytest.mark.parametrize("factory, message", [("empty_output_net", "output is empty on every batch"),
+                                              ("only_input", "computes nothing")])
+def test_a_network_that_computes_no_values_is_not_certified(tmp_path, capsys, factory, message):
+    code, out, reports = gate(tmp_path, f"{HERE}:{factory}")
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert not out.exists()

@@ -53,7 +53,7 @@ def test_gate_certifies_a_lasagne_network(tmp_path, capsys):
     code = gate_main([f"{HERE}:lasagne_lstm", "-o", str(out), "--report-dir", str(tmp_path), "--profile", "dev"])
     printed = capsys.readouterr()
     assert code == 0, printed.err + printed.out
-    verdict = json.loads((tmp_path / "gate_lasagne_lstm_verdict.json").read_text())
+    verdict = json.loads((tmp_path / "gate_test_gate_lasagne.lasagne_lstm_verdict.json").read_text())
     assert verdict["verdict"] == "certified"
     model = L.load(out)
     lstm = [l for l in L.get_all_layers(model) if type(l).__name__ == "LSTMLayer"][0]
@@ -88,5 +88,5 @@ def test_gate_finds_a_twin_that_only_matches_layers_theano(tmp_path, capsys, mon
     code = gate_main([f"{HERE}:lasagne_lstm", "-o", str(out), "--report-dir", str(tmp_path), "--profile", "dev"])
     capsys.readouterr()
     assert code == 1 and not out.exists()
-    message = json.loads((tmp_path / "gate_lasagne_lstm_verdict.json").read_text())["message"]
+    message = json.loads((tmp_path / "gate_test_gate_lasagne.lasagne_lstm_verdict.json").read_text())["message"]
     assert message.startswith("DISCREPANCY at layer 6 'lstm' (LSTMLayer): against Lasagne's own graph")
