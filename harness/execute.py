@@ -161,8 +161,10 @@ def _freeze(value: Any) -> Any:
 def structure_key(pair: Any, case: Any) -> Tuple[Any, ...]:
     """Cases with equal keys share one compiled function: everything but shapes and values,
     unless the pair's Theano graph bakes in its input shapes."""
-    free_axes = tuple(tuple(d is None for d in s) for s in case.declared_shapes)
-    key: Tuple[Any, ...] = (pair.name, case.dtype, _freeze(case.kwargs), free_axes)
+    # per declared axis: free (None), or fixed and broadcastable (1, as Lasagne's InputLayer
+    # makes it) or not; the input variable's type depends on exactly that
+    axes = tuple(tuple(None if d is None else d == 1 for d in s) for s in case.declared_shapes)
+    key: Tuple[Any, ...] = (pair.name, case.dtype, _freeze(case.kwargs), axes)
     if pair.shape_in_key:
         key += (tuple(case.input_shapes),)
     return key

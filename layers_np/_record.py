@@ -7,7 +7,31 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Dict
+from typing import Any, Callable, Dict
+
+
+def record_arguments(original: Callable[..., None]) -> Callable[..., None]:
+    """Wrap an ``__init__`` so the outermost call stores its bound arguments in ``_init_args``."""
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "_init_args" not in self.__dict__:
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            recorded = {}
+            for name, value in list(bound.arguments.items())[1:]:
+                param = signature.parameters[name]
+                if param.kind is param.VAR_KEYWORD:
+                    recorded.update(value)
+                elif param.kind is param.VAR_POSITIONAL:
+                    recorded[name] = tuple(value)
+                else:
+                    recorded[name] = value
+            self.__dict__["_init_args"] = recorded
+        original(self, *args, **kwargs)
+
+    return __init__
 
 
 class RecordsArguments:
@@ -17,26 +41,5 @@ class RecordsArguments:
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
-        if "__init__" not in cls.__dict__:
-            return
-        original = cls.__dict__["__init__"]
-        signature = inspect.signature(original)
-
-        @functools.wraps(original)
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            if "_init_args" not in self.__dict__:
-                bound = signature.bind(self, *args, **kwargs)
-                bound.apply_defaults()
-                recorded = {}
-                for name, value in list(bound.arguments.items())[1:]:
-                    param = signature.parameters[name]
-                    if param.kind is param.VAR_KEYWORD:
-                        recorded.update(value)
-                    elif param.kind is param.VAR_POSITIONAL:
-                        recorded[name] = tuple(value)
-                    else:
-                        recorded[name] = value
-                self.__dict__["_init_args"] = recorded
-            original(self, *args, **kwargs)
-
-        cls.__init__ = __init__
+        if "__init__" in cls.__dict__:
+            cls.__init__ = record_arguments(cls.__dict__["__init__"])  # type: ignore[method-assign]

@@ -7,25 +7,20 @@ returns ``X``; each layer is evaluated once per call even when ancestors are sha
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
-from . import _plan
-from ._record import RecordsArguments
+from . import _plan, nonlinearities
 from ._graph import get_all_layers, incoming_layers
-from .init import as_array
+from .specs import base as spec
+from .specs.base import TwinError
 
 Shape = Tuple[Optional[int], ...]
 
 
 _WIRING = [0]  # bumped whenever a layer's incoming layers (or class) are assigned
 _WIRING_ATTRS = frozenset({"input_layer", "input_layers", "extra_input_layers", "__class__"})
-
-
-class TwinError(ValueError):
-    """Bad input to a twin layer; the message names the layer and what was expected."""
 
 
 class Param:
@@ -61,31 +56,14 @@ class Param:
         return f"Param({self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
 
 
-class Layer(RecordsArguments):
-    """Base class for all twin layers with a single input.
+class Layer(spec.Layer):
+    """Base class for all twin layers with a single input (see :class:`layers_np.specs.base.Layer`).
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-        The layer feeding into this layer, or the expected input shape.
-    name : str, optional
-        A name to attach to this layer.
+    The twin side of a spec: parameters are :class:`Param` arrays, function defaults the
+    numpy nonlinearities, and calling a layer, ``layer(X)``, computes its output.
     """
 
-    def __init__(self, incoming: Union["Layer", Shape], name: Optional[str] = None) -> None:
-        if isinstance(incoming, tuple):
-            self.input_shape: Shape = incoming
-            self.input_layer: Optional[Layer] = None
-        else:
-            self.input_shape = incoming.output_shape
-            self.input_layer = incoming
-        self.name = name
-        self.params: "OrderedDict[Param, Set[str]]" = OrderedDict()
-        if any(d is not None and d <= 0 for d in self.input_shape):
-            raise TwinError(
-                f"{self._label()}: cannot create a layer with a non-positive input shape "
-                f"dimension, got input_shape={self.input_shape}"
-            )
+    side_defaults = {name: getattr(nonlinearities, name) for name in ("rectify", "tanh", "sigmoid", "identity")}
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Rewiring (or a class swap) bumps a counter, so a cached evaluation plan need not
@@ -94,79 +72,31 @@ class Layer(RecordsArguments):
             _WIRING[0] += 1
         object.__setattr__(self, name, value)
 
-    # -- shapes and outputs -------------------------------------------------
-    @property
-    def output_shape(self) -> Shape:
-        return self.get_output_shape_for(self.input_shape)
+    def random_stream(self, seed: int) -> np.random.Generator:
+        return np.random.default_rng(seed)
 
-    def get_output_shape_for(self, input_shape: Shape) -> Shape:
-        return input_shape
+    def new_param(self, spec: Any, shape: Tuple[int, ...], name: Optional[str], full_name: Optional[str]) -> Param:
+        param = Param(self.param_array(spec, shape, name), full_name or "param", set())
+        return param
 
-    def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
-        raise NotImplementedError
+    def add_param(self, spec: Any, shape: Sequence[int], name: Optional[str] = None, **tags: bool) -> Param:
+        param = super().add_param(spec, shape, name, **tags)
+        param.tags = self.params[param]
+        return param
 
     def __call__(self, X: Any) -> Any:
         """Output of this layer for the network input ``X`` (array or {InputLayer: array})."""
         return get_output(self, X)
 
-    # -- parameters ----------------------------------------------------------
-    def add_param(self, spec: Any, shape: Sequence[int], name: Optional[str] = None, **tags: bool) -> Param:
-        """Register a parameter, Lasagne's ``add_param``: ``spec`` is an array or initializer."""
-        shape = tuple(int(s) for s in shape)
-        if name is not None and self.name is not None:
-            pname = f"{self.name}.{name}"
-        else:
-            pname = name or "param"
-        value = as_array(spec, shape, f"{self._label()} parameter {name!r}")
-        tags.setdefault("trainable", True)
-        tags.setdefault("regularizable", True)
-        param = Param(value, pname, {t for t, on in tags.items() if on})
-        self.params[param] = param.tags
-        return param
-
-    def get_params(self, unwrap_shared: bool = True, **tags: bool) -> List[Param]:
-        result = list(self.params.keys())
-        only = {t for t, on in tags.items() if on}
-        exclude = {t for t, on in tags.items() if not on}
-        if only:
-            result = [p for p in result if not (only - self.params[p])]
-        if exclude:
-            result = [p for p in result if not (self.params[p] & exclude)]
-        return result
-
-    # -- messages ------------------------------------------------------------
-    def _label(self) -> str:
-        return f"{type(self).__name__}{'(' + repr(self.name) + ')' if self.name else ''}"
-
     def __repr__(self) -> str:
         return f"<{self._label()} output_shape={self.output_shape}>"
 
 
-class MergeLayer(Layer):
+class MergeLayer(spec.MergeLayer, Layer):
     """Base class for twin layers with several inputs (Lasagne's ``MergeLayer``)."""
 
-    def __init__(self, incomings: Sequence[Union[Layer, Shape]], name: Optional[str] = None) -> None:
-        self.input_shapes: List[Shape] = [
-            inc if isinstance(inc, tuple) else inc.output_shape for inc in incomings
-        ]
-        self.input_layers: List[Optional[Layer]] = [
-            None if isinstance(inc, tuple) else inc for inc in incomings
-        ]
-        self.name = name
-        self.params = OrderedDict()
 
-    @property
-    def output_shape(self) -> Shape:
-        return self.get_output_shape_for(self.input_shapes)
-
-    def get_output_shape_for(self, input_shapes: List[Shape]) -> Shape:  # type: ignore[override]
-        raise NotImplementedError
-
-    def get_output_for(self, inputs: List[np.ndarray], **kwargs: Any) -> np.ndarray:  # type: ignore[override]
-        raise NotImplementedError
-
-
-class InputLayer(Layer):
+class InputLayer(spec.InputLayer, Layer):
     """Network input: returns the array it is given after checking rank and shape.
 
     Parameters
@@ -176,19 +106,6 @@ class InputLayer(Layer):
     input_var : ignored
         Accepted so Lasagne construction code runs unchanged.
     """
-
-    def __init__(self, shape: Sequence[Optional[int]], input_var: Any = None, name: Optional[str] = None, **kwargs: Any) -> None:
-        self.shape: Shape = tuple(shape)
-        if any(d is not None and d <= 0 for d in self.shape):
-            raise TwinError(f"InputLayer{'(' + repr(name) + ')' if name else ''}: non-positive dimension in shape {self.shape}")
-        self.input_layer = None
-        self.input_shape = self.shape
-        self.name = name
-        self.params = OrderedDict()
-
-    @property
-    def output_shape(self) -> Shape:
-        return self.shape
 
     def check_input(self, X: Any) -> np.ndarray:
         if not isinstance(X, np.ndarray):

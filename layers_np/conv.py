@@ -7,15 +7,15 @@ All are computed by one GEMM over strided patches (see :mod:`layers_np._im2col`)
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Sequence
 
 import numpy as np
 
-from . import init, nonlinearities
+from . import nonlinearities
 from ._im2col import corr_nd, corr_transpose_nd
 from .base import Layer, TwinError
-from .shapes.conv import (as_tuple, conv_input_length, conv_output_length, conv_pad_amounts,
-                          theano_border_mode)
+from .shapes.conv import as_tuple, conv_input_length, conv_output_length, conv_pad_amounts, theano_border_mode
+from .specs import conv as spec
 
 __all__ = ["BaseConvLayer", "Conv1DLayer", "Conv2DLayer", "Conv3DLayer", "TransposedConv2DLayer",
            "Deconv2DLayer", "TransposedConv3DLayer", "Deconv3DLayer", "DilatedConv2DLayer",
@@ -66,94 +66,28 @@ def conv3d(input: np.ndarray, filters: np.ndarray, input_shape: Any = None, filt
 
 
 def conv1d_mc0(input: np.ndarray, filters: np.ndarray, image_shape: Any = None, filter_shape: Any = None,
-               border_mode: Any = "valid", subsample: Sequence[int] = (1,), filter_flip: bool = True) -> np.ndarray:
+               border_mode: Any = "valid", subsample: Sequence[int] = (1,), filter_flip: bool = True,
+               num_groups: int = 1) -> np.ndarray:
     """Twin of Lasagne's ``conv1d_mc0``: a 1-D convolution as a 2-D one on ``(b, c, 1, L)``."""
     if isinstance(border_mode, tuple):
         (border_mode,) = border_mode
     if isinstance(border_mode, int):
         border_mode = (0, border_mode)
     out = conv2d(input[:, :, None, :], filters[:, :, None, :], border_mode=border_mode,
-                 subsample=(1, as_tuple(subsample, 1, "subsample")[0]), filter_flip=filter_flip)
+                 subsample=(1, as_tuple(subsample, 1, "subsample")[0]), filter_flip=filter_flip,
+                 num_groups=num_groups)
     return out[:, :, 0, :]
 
 
-class BaseConvLayer(Layer):
-    """Lasagne's ``BaseConvLayer``: parameters, pad handling and output shape of n-d convolutions.
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-        Input of shape ``(batch, channels, *spatial)`` with ``n`` spatial axes.
-    num_filters : int
-    filter_size : int or tuple of n ints
-    stride : int or tuple of n ints
-    pad : 'valid', 'full', 'same', int or tuple of n ints
-        ``'same'`` requires odd filter sizes (Lasagne refuses even ones).
-    untie_biases : bool
-        If True, ``b`` has shape ``(num_filters,) + output spatial shape``.
-    W, b : array, initializer (b may be None)
-    nonlinearity : callable or None
-    flip_filters : bool
-    n : int, optional
-    num_groups : int
-        ``W`` has shape ``(num_filters, channels // num_groups, *filter_size)``.
+class BaseConvLayer(spec.BaseConvLayer, Layer):
+    """Twin of Lasagne's ``BaseConvLayer`` (spec: :class:`layers_np.specs.conv.BaseConvLayer`).
 
     Notes
     -----
     ``out = nonlinearity(convolve(x) + b)``, ``b`` broadcast over the spatial axes unless untied.
     """
 
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any = 1, pad: Any = 0,
-                 untie_biases: bool = False, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, flip_filters: bool = True,
-                 n: Optional[int] = None, num_groups: int = 1, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        if n is None:
-            n = len(self.input_shape) - 2
-        elif n != len(self.input_shape) - 2:
-            raise TwinError(f"{self._label()}: tried to create a {n}D convolution layer with input shape "
-                            f"{self.input_shape}. Expected {n + 2} input dimensions (batchsize, channels, "
-                            f"{n} spatial dimensions).")
-        self.n = n
-        self.num_filters = num_filters
-        self.filter_size = as_tuple(filter_size, n, f"{type(self).__name__} filter_size", int)
-        self.flip_filters = flip_filters
-        self.stride = as_tuple(stride, n, f"{type(self).__name__} stride", int)
-        self.untie_biases = untie_biases
-        if pad == "same" and any(s % 2 == 0 for s in self.filter_size):
-            raise NotImplementedError(f"{self._label()}: `same` padding requires odd filter size, "
-                                      f"got filter_size={self.filter_size}.")
-        if pad == "valid":
-            self.pad: Any = as_tuple(0, n)
-        elif pad in ("full", "same"):
-            self.pad = pad
-        else:
-            self.pad = as_tuple(pad, n, f"{type(self).__name__} pad", int)
-        if num_groups <= 0 or self.num_filters % num_groups != 0 or self.input_shape[1] % num_groups != 0:
-            raise TwinError(f"{self._label()}: num_groups (={num_groups}) must be positive and evenly divide the "
-                            f"number of input ({self.input_shape[1]}) and output ({num_filters}) channels")
-        self.num_groups = num_groups
-        self.W = self.add_param(W, self.get_W_shape(), name="W")
-        if b is None:
-            self.b = None
-        else:
-            shape = (num_filters,) + tuple(self.output_shape[2:]) if untie_biases else (num_filters,)
-            self.b = self.add_param(b, shape, name="b", regularizable=False)
-
-    def get_W_shape(self) -> Tuple[int, ...]:
-        c = self.input_shape[1]
-        if c is None:
-            raise TwinError(f"{self._label()}: the number of input channels cannot be None, got input_shape {self.input_shape}")
-        return (self.num_filters, c // self.num_groups) + self.filter_size
-
-    def get_output_shape_for(self, input_shape):
-        pad = self.pad if isinstance(self.pad, tuple) else (self.pad,) * self.n
-        return (input_shape[0], self.num_filters) + tuple(
-            conv_output_length(i, f, s, p) for i, f, s, p in zip(input_shape[2:], self.filter_size, self.stride, pad))
-
-    def convolve(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
-        raise NotImplementedError
+    side_defaults = {**Layer.side_defaults, "conv1d_mc0": conv1d_mc0, "conv2d": conv2d, "conv3d": conv3d}
 
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         if input.ndim != self.n + 2 or (self.input_shape[1] is not None and input.shape[1] != self.input_shape[1]):
@@ -178,7 +112,7 @@ class BaseConvLayer(Layer):
         return conv in (conv1d_mc0, conv2d, conv3d) and type(self).convolve in _OWNED_CONVOLVE
 
 
-class Conv1DLayer(BaseConvLayer):
+class Conv1DLayer(spec.Conv1DLayer, BaseConvLayer):
     """1-D convolution over ``(batch, channels, length)``; ``W`` is ``(F, C, k)``.
 
     Notes
@@ -187,20 +121,13 @@ class Conv1DLayer(BaseConvLayer):
     flipped filter when ``flip_filters`` (computed by ``convolution``, default :func:`conv1d_mc0`).
     """
 
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any = 1, pad: Any = 0,
-                 untie_biases: bool = False, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, flip_filters: bool = True,
-                 convolution: Callable = conv1d_mc0, **kwargs: Any) -> None:
-        super().__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b, nonlinearity,
-                         flip_filters, n=1, **kwargs)
-        self.convolution = convolution
-
     def convolve(self, input, **kwargs):
+        extra = {"num_groups": self.num_groups} if self.num_groups > 1 else {}
         return self.convolution(input, self.W.value, self.input_shape, self.get_W_shape(), subsample=self.stride,
-                                border_mode=theano_border_mode(self.pad), filter_flip=self.flip_filters)
+                                border_mode=theano_border_mode(self.pad), filter_flip=self.flip_filters, **extra)
 
 
-class Conv2DLayer(BaseConvLayer):
+class Conv2DLayer(spec.Conv2DLayer, BaseConvLayer):
     """2-D convolution over ``(batch, channels, rows, cols)``; ``W`` is ``(F, C/groups, kh, kw)``.
 
     Notes
@@ -209,21 +136,10 @@ class Conv2DLayer(BaseConvLayer):
     see :func:`conv2d`.
     """
 
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any = (1, 1), pad: Any = 0,
-                 untie_biases: bool = False, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, flip_filters: bool = True,
-                 num_groups: int = 1, convolution: Callable = conv2d, **kwargs: Any) -> None:
-        super().__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b, nonlinearity,
-                         flip_filters, n=2, num_groups=num_groups, **kwargs)
-        self.convolution = convolution
-
-    def convolve(self, input, **kwargs):
-        extra = {"num_groups": self.num_groups} if self.num_groups > 1 else {}
-        return self.convolution(input, self.W.value, self.input_shape, self.get_W_shape(), subsample=self.stride,
-                                border_mode=theano_border_mode(self.pad), filter_flip=self.flip_filters, **extra)
+    convolve = Conv1DLayer.convolve  # same call, the op (conv2d) comes from ``convolution``
 
 
-class Conv3DLayer(BaseConvLayer):
+class Conv3DLayer(spec.Conv3DLayer, BaseConvLayer):
     """3-D convolution over ``(batch, channels, depth, rows, cols)``; see :func:`conv3d`.
 
     Notes
@@ -231,52 +147,11 @@ class Conv3DLayer(BaseConvLayer):
     ``out[n, f, z, y, x] = f(sum_{c, i, j, k} xpad[n, c', z*s0 + i, y*s1 + j, x*s2 + k] W'[f, c, i, j, k] + b)``.
     """
 
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any = (1, 1, 1), pad: Any = 0,
-                 untie_biases: bool = False, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, flip_filters: bool = True,
-                 num_groups: int = 1, convolution: Callable = conv3d, **kwargs: Any) -> None:
-        super().__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b, nonlinearity,
-                         flip_filters, n=3, num_groups=num_groups, **kwargs)
-        self.convolution = convolution
-
-    convolve = Conv2DLayer.convolve  # same call, the op (conv3d) comes from ``convolution``
+    convolve = Conv1DLayer.convolve  # same call, the op (conv3d) comes from ``convolution``
 
 
-class _TransposedConvNDLayer(BaseConvLayer):
+class _TransposedConvNDLayer(spec.TransposedConvLayer, BaseConvLayer):
     """Transposed convolution: the gradient of a convolution with respect to its input."""
-
-    _n = 2
-
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any, crop: Any, untie_biases: bool,
-                 W: Any, b: Any, nonlinearity: Optional[Callable], flip_filters: bool, output_size: Any,
-                 **kwargs: Any) -> None:
-        if output_size is not None:
-            output_size = as_tuple(output_size, self._n, f"{type(self).__name__} output_size", int)
-        self.output_size = output_size
-        super().__init__(incoming, num_filters, filter_size, stride, crop, untie_biases, W, b, nonlinearity,
-                         flip_filters, n=self._n, **kwargs)
-        self.crop = self.pad
-        del self.pad
-        if output_size is not None and all(s is not None for s in self.input_shape[2:]):
-            smallest = self._smallest(self.input_shape)[2:]
-            for got, lo, s in zip(output_size, smallest, self.stride):
-                if not lo <= got < lo + s:
-                    raise TwinError(f"{self._label()}: output_size {output_size} impossible for input shape "
-                                    f"{self.input_shape}: each size must lie in [{tuple(smallest)}, +stride)")
-
-    def get_W_shape(self):
-        return (self.input_shape[1], self.num_filters) + self.filter_size
-
-    def _smallest(self, input_shape):
-        crop = getattr(self, "crop", getattr(self, "pad", None))
-        crop = crop if isinstance(crop, tuple) else (crop,) * self.n
-        return (input_shape[0], self.num_filters) + tuple(
-            conv_input_length(i, f, s, p) for i, f, s, p in zip(input_shape[2:], self.filter_size, self.stride, crop))
-
-    def get_output_shape_for(self, input_shape):
-        if self.output_size is not None:
-            return (input_shape[0], self.num_filters) + tuple(self.output_size)
-        return self._smallest(input_shape)
 
     def convolve(self, input, **kwargs):
         size = self.get_output_shape_for(input.shape)[2:]
@@ -291,7 +166,7 @@ class _TransposedConvNDLayer(BaseConvLayer):
         return corr_transpose_nd(input, W, pads, self.stride, (1,) * self.n, size)
 
 
-class TransposedConv2DLayer(_TransposedConvNDLayer):
+class TransposedConv2DLayer(spec.TransposedConv2DLayer, _TransposedConvNDLayer):
     """Transposed 2-D convolution (Lasagne's ``Deconv2DLayer``); ``W`` is ``(C_in, F, kh, kw)``.
 
     Notes
@@ -302,20 +177,11 @@ class TransposedConv2DLayer(_TransposedConvNDLayer):
     ``output_size`` (up to ``s - 1`` larger) is given.
     """
 
-    _n = 2
-
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any = (1, 1), crop: Any = 0,
-                 untie_biases: bool = False, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, flip_filters: bool = False,
-                 output_size: Any = None, **kwargs: Any) -> None:
-        super().__init__(incoming, num_filters, filter_size, stride, crop, untie_biases, W, b, nonlinearity,
-                         flip_filters, output_size, **kwargs)
-
 
 Deconv2DLayer = TransposedConv2DLayer
 
 
-class TransposedConv3DLayer(_TransposedConvNDLayer):
+class TransposedConv3DLayer(spec.TransposedConv3DLayer, _TransposedConvNDLayer):
     """Transposed 3-D convolution (``Deconv3DLayer``); ``W`` is ``(C_in, F, kd, kh, kw)``.
 
     Notes
@@ -323,20 +189,11 @@ class TransposedConv3DLayer(_TransposedConvNDLayer):
     As :class:`TransposedConv2DLayer` with three spatial axes.
     """
 
-    _n = 3
-
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any = (1, 1, 1), crop: Any = 0,
-                 untie_biases: bool = False, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, flip_filters: bool = False,
-                 output_size: Any = None, **kwargs: Any) -> None:
-        super().__init__(incoming, num_filters, filter_size, stride, crop, untie_biases, W, b, nonlinearity,
-                         flip_filters, output_size, **kwargs)
-
 
 Deconv3DLayer = TransposedConv3DLayer
 
 
-class DilatedConv2DLayer(BaseConvLayer):
+class DilatedConv2DLayer(spec.DilatedConv2DLayer, BaseConvLayer):
     """Dilated (atrous) 2-D correlation; ``W`` is ``(C_in, F, kh, kw)``, pad 0, no flip.
 
     Notes
@@ -344,28 +201,6 @@ class DilatedConv2DLayer(BaseConvLayer):
     ``out[n, f, y, x] = f(sum_{c, i, j} x[n, c, y + i*d0, x + j*d1] W[c, f, i, j] + b)``,
     output size ``in - (k - 1) * d``.
     """
-
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, dilation: Any = (1, 1), pad: Any = 0,
-                 untie_biases: bool = False, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, flip_filters: bool = False,
-                 **kwargs: Any) -> None:
-        self.dilation = as_tuple(dilation, 2, "DilatedConv2DLayer dilation", int)
-        super().__init__(incoming, num_filters, filter_size, 1, pad, untie_biases, W, b, nonlinearity,
-                         flip_filters, n=2, **kwargs)
-        del self.stride
-        if self.pad != (0, 0):
-            raise NotImplementedError(f"{self._label()} requires pad=0 / (0,0) / 'valid', but got {pad!r}. "
-                                      "For a padded dilated convolution, add a PadLayer.")
-        if self.flip_filters:
-            raise NotImplementedError(f"{self._label()} requires flip_filters=False.")
-
-    def get_W_shape(self):
-        return (self.input_shape[1], self.num_filters) + self.filter_size
-
-    def get_output_shape_for(self, input_shape):
-        return (input_shape[0], self.num_filters) + tuple(
-            conv_output_length(i, (f - 1) * d + 1, 1, 0)
-            for i, f, d in zip(input_shape[2:], self.filter_size, self.dilation))
 
     def convolve(self, input, **kwargs):
         W = self.W.value.transpose(1, 0, 2, 3)

@@ -1,18 +1,18 @@
 """Dense and network-in-network twins (Lasagne's ``lasagne/layers/dense.py``)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
-from . import init, nonlinearities
+from . import nonlinearities
 from .base import Layer, TwinError
-from .shapes import check_dense_input, dense_output_shape, nin_output_shape
+from .specs import dense as spec
 
 __all__ = ["DenseLayer", "NINLayer"]
 
 
-class DenseLayer(Layer):
+class DenseLayer(spec.DenseLayer, Layer):
     """Fully connected layer: ``nonlinearity(dot(flatten(x), W) + b)``.
 
     Parameters
@@ -34,19 +34,6 @@ class DenseLayer(Layer):
     computed as one GEMM on the input reshaped to ``(-1, K)``.
     """
 
-    def __init__(self, incoming: Any, num_units: int, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, num_leading_axes: int = 1, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        self.num_units = num_units
-        num_inputs = check_dense_input(type(self).__name__, self.input_shape, num_leading_axes)
-        self.num_leading_axes = num_leading_axes
-        self.W = self.add_param(W, (num_inputs, num_units), name="W")
-        self.b = None if b is None else self.add_param(b, (num_units,), name="b", regularizable=False)
-
-    def get_output_shape_for(self, input_shape):
-        return dense_output_shape(input_shape, self.num_leading_axes, self.num_units)
-
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         n = self.num_leading_axes if self.num_leading_axes >= 0 else self.num_leading_axes + input.ndim
         lead = input.shape[:n]
@@ -63,7 +50,7 @@ class DenseLayer(Layer):
         return nonlinearities.apply_owned(self.nonlinearity, activation)
 
 
-class NINLayer(Layer):
+class NINLayer(spec.NINLayer, Layer):
     """Network-in-network layer: a dense layer applied over axis 1 at every position.
 
     Notes
@@ -71,22 +58,6 @@ class NINLayer(Layer):
     ``out[n, u, ...] = f(sum_c x[n, c, ...] W[c, u] + b[u(, ...)])``; with
     ``untie_biases=True`` b has shape ``(num_units,) + input_shape[2:]``.
     """
-
-    def __init__(self, incoming: Any, num_units: int, untie_biases: bool = False, W: Any = init.GlorotUniform(),
-                 b: Any = init.Constant(0.0), nonlinearity: Optional[Callable] = nonlinearities.rectify, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        self.num_units = num_units
-        self.untie_biases = untie_biases
-        self.W = self.add_param(W, (self.input_shape[1], num_units), name="W")
-        if b is None:
-            self.b = None
-        else:
-            shape = (num_units,) + tuple(self.output_shape[2:]) if untie_biases else (num_units,)
-            self.b = self.add_param(b, shape, name="b", regularizable=False)
-
-    def get_output_shape_for(self, input_shape):
-        return nin_output_shape(input_shape, self.num_units)
 
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         # Move channels last so the product is one GEMM, then move units back to axis 1.

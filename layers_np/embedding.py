@@ -5,14 +5,13 @@ from typing import Any
 
 import numpy as np
 
-from . import init
 from .base import Layer, TwinError
-from .shapes import embedding_output_shape
+from .specs import special as spec
 
 __all__ = ["EmbeddingLayer"]
 
 
-class EmbeddingLayer(Layer):
+class EmbeddingLayer(spec.EmbeddingLayer, Layer):
     """Lookup table: each integer of the input selects a row of ``W``.
 
     Parameters
@@ -31,18 +30,6 @@ class EmbeddingLayer(Layer):
     negative indices count from the end (``-input_size <= x < input_size``); anything else
     raises.
     """
-
-    def __init__(self, incoming: Any, input_size: int, output_size: int, W: Any = init.Normal(), **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        for label, value in (("input_size", input_size), ("output_size", output_size)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-                raise TwinError(f"{self._label()}: {label} must be a positive integer, got {value!r}")
-        self.input_size = int(input_size)
-        self.output_size = int(output_size)
-        self.W = self.add_param(W, (self.input_size, self.output_size), name="W")
-
-    def get_output_shape_for(self, input_shape):
-        return embedding_output_shape(input_shape, self.output_size)
 
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         input = np.asarray(input)

@@ -1,20 +1,18 @@
 """Locally connected twin (Lasagne master ``lasagne/layers/local.py``)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import init, nonlinearities
 from ._im2col import pad_spatial
 from .base import TwinError
 from .conv import Conv2DLayer
+from .specs import conv as spec
 
 __all__ = ["LocallyConnected2DLayer"]
 
 
-class LocallyConnected2DLayer(Conv2DLayer):
+class LocallyConnected2DLayer(spec.LocallyConnected2DLayer, Conv2DLayer):
     """2-D convolution without weight sharing: every output position has its own filters.
 
     Parameters
@@ -35,31 +33,6 @@ class LocallyConnected2DLayer(Conv2DLayer):
 
     computed as one batched GEMM over output positions.
     """
-
-    def __init__(self, incoming: Any, num_filters: int, filter_size: Any, stride: Any = (1, 1), pad: Any = "same",
-                 untie_biases: bool = False, W: Any = init.GlorotUniform(), b: Any = init.Constant(0.0),
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, flip_filters: bool = True,
-                 channelwise: bool = False, **kwargs: Any) -> None:
-        self.channelwise = channelwise
-        super().__init__(incoming, num_filters, filter_size, stride=stride, pad=pad, untie_biases=untie_biases,
-                         W=W, b=b, nonlinearity=nonlinearity, flip_filters=flip_filters, **kwargs)
-        if self.stride != (1, 1):
-            raise NotImplementedError(f"{self._label()} requires stride=1 / (1, 1), but got {stride!r}.")
-        if self.pad != "same":
-            raise NotImplementedError(f"{self._label()} requires pad='same', but got {pad!r}.")
-
-    def get_W_shape(self):
-        if any(s is None for s in self.input_shape[1:]):
-            raise TwinError(f"A LocallyConnected2DLayer requires a fixed input shape (except for the batch size). "
-                            f"Got {self.input_shape!r}.")
-        c = self.input_shape[1]
-        out = self.get_output_shape_for(self.input_shape)
-        if self.channelwise:
-            if self.num_filters != c:
-                raise TwinError(f"{self._label()}: num_filters and the number of input channels should match when "
-                                f"channelwise is true, but got num_filters={self.num_filters!r} and {c} input channels")
-            return (self.num_filters,) + self.filter_size + tuple(out[-2:])
-        return (self.num_filters, c) + self.filter_size + tuple(out[-2:])
 
     def convolve(self, input, **kwargs):
         kh, kw = self.filter_size

@@ -7,18 +7,18 @@ Theano's.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from . import init
-from .base import Layer, TwinError
-from .shapes.special import check_dropout_p, dropout_shared_axes
+from .base import Layer
+from .specs import special as spec
+from .shapes.special import dropout_shared_axes
 
 __all__ = ["DropoutLayer", "dropout", "dropout_channels", "spatial_dropout", "dropout_locations", "GaussianNoiseLayer"]
 
 
-class DropoutLayer(Layer):
+class DropoutLayer(spec.DropoutLayer, Layer):
     """Dropout: zeroes values with probability ``p``.
 
     Parameters
@@ -37,20 +37,6 @@ class DropoutLayer(Layer):
     rescale) with ``m ~ Bernoulli(1 - p)`` broadcast over ``shared_axes``.
     """
 
-    def __init__(self, incoming: Any, p: float = 0.5, rescale: bool = True, shared_axes: Sequence[int] = (),
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self._rng = np.random.default_rng(init.get_rng().randint(1, 2147462579))
-        try:
-            check_dropout_p(type(self).__name__, p)
-            self.shared_axes = tuple(shared_axes)
-        except (ValueError, TypeError) as exc:
-            raise TwinError(f"{self._label()}: {exc}") from None
-        if not all(isinstance(a, (int, np.integer)) and -len(self.input_shape) <= a < len(self.input_shape) for a in self.shared_axes):
-            raise TwinError(f"{self._label()}: shared_axes must be axes of the {len(self.input_shape)}-d input, got {shared_axes!r}")
-        self.p = p
-        self.rescale = rescale
-
     def get_output_for(self, input: np.ndarray, deterministic: bool = True, **kwargs: Any) -> np.ndarray:
         if deterministic or self.p == 0:
             return input
@@ -59,7 +45,7 @@ class DropoutLayer(Layer):
             input = input / np.asarray(retain, dtype=input.dtype)
         axes = dropout_shared_axes(self.shared_axes, input.ndim)
         shape = tuple(1 if a in axes else s for a, s in enumerate(input.shape))
-        mask = (self._rng.random(shape) < retain).astype(input.dtype)
+        mask = (self._srng.random(shape) < retain).astype(input.dtype)
         return input * mask
 
 
@@ -82,7 +68,7 @@ def dropout_locations(incoming: Any, *args: Any, **kwargs: Any) -> DropoutLayer:
     return DropoutLayer(incoming, *args, **kwargs)
 
 
-class GaussianNoiseLayer(Layer):
+class GaussianNoiseLayer(spec.GaussianNoiseLayer, Layer):
     """Adds zero-mean Gaussian noise in training mode.
 
     Parameters
@@ -96,15 +82,8 @@ class GaussianNoiseLayer(Layer):
     Inference: ``out = x``. Training: ``out = x + sigma * n``, ``n ~ N(0, 1)``.
     """
 
-    def __init__(self, incoming: Any, sigma: float = 0.1, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self._rng = np.random.default_rng(init.get_rng().randint(1, 2147462579))
-        if isinstance(sigma, (int, float)) and sigma < 0:
-            raise TwinError(f"{self._label()}: sigma must be >= 0, got {sigma!r}")
-        self.sigma = sigma
-
     def get_output_for(self, input: np.ndarray, deterministic: bool = True, **kwargs: Any) -> np.ndarray:
         if deterministic or self.sigma == 0:
             return input
-        noise = self._rng.standard_normal(input.shape) * self.sigma
+        noise = self._srng.standard_normal(input.shape) * self.sigma
         return input + noise.astype(input.dtype)

@@ -7,35 +7,15 @@ reduced axis length in turn (``tensor.mean`` does).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Tuple
+from typing import Any, Sequence
 
 import numpy as np
 
-from . import init
 from .base import Layer, TwinError
 from .nonlinearities import binary_owned
-from .shapes.shape import is_int
+from .specs import normalization as spec
 
 __all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "StandardizationLayer"]
-
-
-def _check_axes(label: str, axes: Any, ndim: int, allow_negative: bool = False) -> Tuple[int, ...]:
-    """Axes as a tuple of distinct ints in ``[0, ndim)`` (negative ones counted from the end if allowed)."""
-    if is_int(axes):
-        axes = (axes,)
-    try:
-        axes = tuple(axes)
-    except TypeError:
-        raise TwinError(f"{label}: axes must be 'auto', an int or a tuple of ints, got {axes!r}") from None
-    if not all(is_int(a) for a in axes):
-        raise TwinError(f"{label}: axes must be a tuple of ints, got {axes!r}")
-    low = -ndim if allow_negative else 0
-    if any(not low <= a < ndim for a in axes):
-        raise TwinError(f"{label}: axes {axes} out of range for a {ndim}-dimensional input (use {low}..{ndim - 1})")
-    axes = tuple(int(a) % ndim for a in axes)
-    if len(set(axes)) != len(axes):
-        raise TwinError(f"{label}: axes {axes} contain an axis more than once")
-    return axes
 
 
 def _mean(x: np.ndarray, axes: Sequence[int]) -> np.ndarray:
@@ -77,7 +57,7 @@ def _constant(value: Any, dtype: np.dtype) -> Any:
     return dtype.type(value)
 
 
-class LocalResponseNormalization2DLayer(Layer):
+class LocalResponseNormalization2DLayer(spec.LocalResponseNormalization2DLayer, Layer):
     """Cross-channel local response normalization of ``(batch, channels, rows, cols)`` input.
 
     Parameters
@@ -104,30 +84,6 @@ class LocalResponseNormalization2DLayer(Layer):
     (float64 under floatX=float64 only when float32 cannot hold them exactly). Theano's C
     code evaluates the power in double precision.
     """
-
-    def __init__(self, incoming: Any, alpha: float = 1e-4, k: float = 2, beta: float = 0.75, n: int = 5,
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        if len(self.input_shape) != 4:
-            raise TwinError(
-                f"{self._label()}: expects 4-dimensional (batch, channels, rows, cols) input, "
-                f"got input_shape={self.input_shape}"
-            )
-        if not is_int(n) or n < 1:
-            raise TwinError(f"{self._label()}: n must be a positive odd int, got {n!r}")
-        if n % 2 == 0:
-            raise NotImplementedError(f"{self._label()}: Only works with odd n, got n={n}")
-        for name, value in (("alpha", alpha), ("k", k), ("beta", beta)):
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise TwinError(f"{self._label()}: {name} must be a number, got {value!r}")
-        # kept as given: an int k and a float k are different Theano constants
-        self.alpha = alpha
-        self.k = k
-        self.beta = beta
-        self.n = int(n)
-
-    def get_output_shape_for(self, input_shape):
-        return input_shape
 
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         if input.ndim != 4:
@@ -157,7 +113,7 @@ class LocalResponseNormalization2DLayer(Layer):
         return (input.astype(out_dtype, copy=False) / powed.astype(out_dtype, copy=False))
 
 
-class BatchNormLayer(Layer):
+class BatchNormLayer(spec.BatchNormLayer, Layer):
     """Batch normalization with stored statistics, inference mode.
 
     Parameters
@@ -185,30 +141,6 @@ class BatchNormLayer(Layer):
     added again. Theano compiles the product as ``((x - mean) * gamma) * inv_std`` (its
     canonicalizer flattens nested products), and so does the twin.
     """
-
-    def __init__(self, incoming: Any, axes: Any = "auto", epsilon: float = 1e-4, alpha: float = 0.1,
-                 beta: Any = init.Constant(0), gamma: Any = init.Constant(1), mean: Any = init.Constant(0),
-                 inv_std: Any = init.Constant(1), **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        ndim = len(self.input_shape)
-        if isinstance(axes, str):
-            if axes != "auto":
-                raise TwinError(f"{self._label()}: axes must be 'auto', an int or a tuple of ints, got {axes!r}")
-            axes = (0,) + tuple(range(2, ndim))
-        self.axes = _check_axes(self._label(), axes, ndim)
-        self.epsilon = float(epsilon)
-        self.alpha = float(alpha)
-        shape = [size for axis, size in enumerate(self.input_shape) if axis not in self.axes]
-        if any(size is None for size in shape):
-            raise TwinError(
-                f"{self._label()} needs specified input sizes for all axes not normalized over; "
-                f"got input_shape={self.input_shape} with axes={self.axes}"
-            )
-        self.beta = None if beta is None else self.add_param(beta, shape, "beta", trainable=True, regularizable=False)
-        self.gamma = None if gamma is None else self.add_param(gamma, shape, "gamma", trainable=True, regularizable=True)
-        self.mean = self.add_param(mean, shape, "mean", trainable=False, regularizable=False, batch_norm_stat=True)
-        self.inv_std = self.add_param(inv_std, shape, "inv_std", trainable=False, regularizable=False,
-                                      batch_norm_stat=True)
 
     def _broadcast(self, value: np.ndarray, ndim: int) -> np.ndarray:
         """A parameter with size-1 axes inserted at ``axes`` (Lasagne's dimshuffle pattern)."""
@@ -240,7 +172,7 @@ class BatchNormLayer(Layer):
         return out
 
 
-class StandardizationLayer(Layer):
+class StandardizationLayer(spec.StandardizationLayer, Layer):
     """Normalize to zero mean and unit variance over ``axes``, statistics of the input itself.
 
     Parameters
@@ -260,25 +192,6 @@ class StandardizationLayer(Layer):
         var = mean((x - mu)^2, axes)
         out = (x - mu) / sqrt(var + epsilon)
     """
-
-    def __init__(self, incoming: Any, axes: Any = "auto", epsilon: float = 1e-4, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        ndim = len(self.input_shape)
-        if isinstance(axes, str):
-            if axes == "auto":
-                axes = (1,) if ndim == 2 else tuple(range(2, ndim))
-            elif axes == "spatial":
-                axes = tuple(range(2, ndim))
-            elif axes == "features":
-                axes = tuple(range(1, ndim))
-            else:
-                raise TwinError(
-                    f"{self._label()}: axes must be 'auto', 'spatial', 'features', an int or a tuple of ints, got {axes!r}"
-                )
-        self.axes = _check_axes(self._label(), axes, ndim, allow_negative=True)
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.integer, np.floating)):
-            raise TwinError(f"{self._label()}: epsilon must be a number, got {epsilon!r}")
-        self.epsilon = float(epsilon)
 
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         if input.ndim != len(self.input_shape):

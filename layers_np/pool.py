@@ -13,15 +13,12 @@ import numpy as np
 
 from ._im2col import pool_nd
 from .base import Layer, TwinError
-from .shapes.conv import as_tuple
 from .shapes.pool import pool_output_length
+from .specs import pool as spec
 
 __all__ = ["Pool1DLayer", "Pool2DLayer", "Pool3DLayer", "MaxPool1DLayer", "MaxPool2DLayer", "MaxPool3DLayer",
            "Upscale1DLayer", "Upscale2DLayer", "Upscale3DLayer", "FeaturePoolLayer", "FeatureWTALayer",
            "GlobalPoolLayer", "SpatialPyramidPoolingLayer", "pool_2d", "pool_3d", "pool_output_length"]
-
-_MODES = ("max", "average_inc_pad", "average_exc_pad", "sum")
-
 
 def mean(x: np.ndarray, axis: Any = None, **kwargs: Any) -> np.ndarray:
     """Theano's ``T.mean``: the sum accumulated in float64, rounded to the input dtype, divided by n."""
@@ -50,7 +47,7 @@ def pool_3d(input: np.ndarray, ws: Sequence[int], ignore_border: bool = True, st
     return pool_nd(np.asarray(input), ws, stride, pad, ignore_border, mode)
 
 
-class _PoolNDLayer(Layer):
+class _PoolNDLayer(spec.PoolLayer, Layer):
     """Shared code of Pool1D/2D/3DLayer.
 
     Notes
@@ -61,98 +58,37 @@ class _PoolNDLayer(Layer):
     ``average_inc_pad`` divides by ``prod(pool_size)`` when ``ignore_border`` is True.
     """
 
-    _n = 2
-
-    def __init__(self, incoming: Any, pool_size: Any, stride: Any = None, pad: Any = 0, ignore_border: bool = True,
-                 mode: str = "max", **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        n = self._n
-        if len(self.input_shape) != n + 2:
-            raise TwinError(f"{self._label()}: tried to create a {n}D pooling layer with input shape "
-                            f"{self.input_shape}. Expected {n + 2} input dimensions (batchsize, channels, "
-                            f"{n} spatial dimensions).")
-        self.pool_size = as_tuple(pool_size, n, f"{type(self).__name__} pool_size")
-        self.stride = self.pool_size if stride is None else as_tuple(stride, n, f"{type(self).__name__} stride")
-        self.pad = as_tuple(pad, n, f"{type(self).__name__} pad")
-        self.ignore_border = ignore_border
-        if mode not in _MODES:
-            raise TwinError(f"{self._label()}: mode must be one of 'max', 'average_inc_pad', 'average_exc_pad', "
-                            f"got {mode!r}")
-        if any(self.pad) and not ignore_border:
-            raise NotImplementedError(f"{self._label()}: padding works only with ignore_border=True, got pad={self.pad}")
-        if any(p >= w for p, w in zip(self.pad, self.pool_size)):
-            raise NotImplementedError(f"{self._label()}: padding must be smaller than the pool size, "
-                                      f"got pad={self.pad}, pool_size={self.pool_size}")
-        self.mode = mode
-
-    def get_output_shape_for(self, input_shape):
-        out = list(input_shape)
-        for i in range(self._n):
-            out[2 + i] = pool_output_length(input_shape[2 + i], pool_size=self.pool_size[i], stride=self.stride[i],
-                                            pad=self.pad[i], ignore_border=self.ignore_border)
-        return tuple(out)
-
     def get_output_for(self, input, **kwargs):
         if input.ndim != self._n + 2:
             raise TwinError(f"{self._label()}: expected a {self._n + 2}-d input, got shape {input.shape}")
         return pool_nd(input, self.pool_size, self.stride, self.pad, self.ignore_border, self.mode)
 
 
-class Pool1DLayer(_PoolNDLayer):
+class Pool1DLayer(spec.Pool1DLayer, _PoolNDLayer):
     """1-D pooling over the last axis of ``(batch, channels, length)`` (see :class:`_PoolNDLayer` Notes)."""
 
-    _n = 1
 
-    def __init__(self, incoming: Any, pool_size: Any, stride: Any = None, pad: Any = 0, ignore_border: bool = True,
-                 mode: str = "max", **kwargs: Any) -> None:
-        super().__init__(incoming, pool_size, stride, pad, ignore_border, mode, **kwargs)
-
-
-class Pool2DLayer(_PoolNDLayer):
+class Pool2DLayer(spec.Pool2DLayer, _PoolNDLayer):
     """2-D pooling over the last two axes (see :class:`_PoolNDLayer` Notes)."""
 
-    _n = 2
 
-    def __init__(self, incoming: Any, pool_size: Any, stride: Any = None, pad: Any = (0, 0),
-                 ignore_border: bool = True, mode: str = "max", **kwargs: Any) -> None:
-        super().__init__(incoming, pool_size, stride, pad, ignore_border, mode, **kwargs)
-
-
-class Pool3DLayer(_PoolNDLayer):
+class Pool3DLayer(spec.Pool3DLayer, _PoolNDLayer):
     """3-D pooling over the last three axes (see :class:`_PoolNDLayer` Notes)."""
 
-    _n = 3
 
-    def __init__(self, incoming: Any, pool_size: Any, stride: Any = None, pad: Any = (0, 0, 0),
-                 ignore_border: bool = True, mode: str = "max", **kwargs: Any) -> None:
-        super().__init__(incoming, pool_size, stride, pad, ignore_border, mode, **kwargs)
-
-
-class MaxPool1DLayer(Pool1DLayer):
+class MaxPool1DLayer(spec.MaxPool1DLayer, Pool1DLayer):
     """:class:`Pool1DLayer` with ``mode='max'``."""
 
-    def __init__(self, incoming: Any, pool_size: Any, stride: Any = None, pad: Any = 0, ignore_border: bool = True,
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, pool_size, stride, pad, ignore_border, mode="max", **kwargs)
 
-
-class MaxPool2DLayer(Pool2DLayer):
+class MaxPool2DLayer(spec.MaxPool2DLayer, Pool2DLayer):
     """:class:`Pool2DLayer` with ``mode='max'``."""
 
-    def __init__(self, incoming: Any, pool_size: Any, stride: Any = None, pad: Any = (0, 0),
-                 ignore_border: bool = True, **kwargs: Any) -> None:
-        super().__init__(incoming, pool_size, stride, pad, ignore_border, mode="max", **kwargs)
 
-
-class MaxPool3DLayer(Pool3DLayer):
+class MaxPool3DLayer(spec.MaxPool3DLayer, Pool3DLayer):
     """:class:`Pool3DLayer` with ``mode='max'``."""
 
-    def __init__(self, incoming: Any, pool_size: Any, stride: Any = None, pad: Any = (0, 0, 0),
-                 ignore_border: bool = True, **kwargs: Any) -> None:
-        super().__init__(incoming, pool_size, stride, pad, ignore_border, mode="max", **kwargs)
 
-
-class _UpscaleNDLayer(Layer):
+class _UpscaleNDLayer(spec.UpscaleLayer, Layer):
     """Upscaling of the spatial axes.
 
     Notes
@@ -160,24 +96,6 @@ class _UpscaleNDLayer(Layer):
     ``'repeat'``: ``out[..., y] = x[..., y // a]``; ``'dilate'``: ``out[..., a*y] = x[..., y]``,
     zeros elsewhere (per axis, scale factor ``a``).
     """
-
-    _n = 2
-
-    def __init__(self, incoming: Any, scale_factor: Any, mode: str = "repeat", **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.scale_factor = as_tuple(scale_factor, self._n, f"{type(self).__name__} scale_factor")
-        if any(s < 1 for s in self.scale_factor):
-            raise TwinError(f"{self._label()}: Scale factor must be >= 1, not {self.scale_factor}")
-        if mode not in {"repeat", "dilate"}:
-            raise TwinError(f"{self._label()}: Mode must be either 'repeat' or 'dilate', not {mode}")
-        self.mode = mode
-
-    def get_output_shape_for(self, input_shape):
-        out = list(input_shape)
-        for i, a in enumerate(self.scale_factor):
-            if out[2 + i] is not None:
-                out[2 + i] *= a
-        return tuple(out)
 
     def get_output_for(self, input, **kwargs):
         if self.mode == "repeat":
@@ -193,34 +111,22 @@ class _UpscaleNDLayer(Layer):
         return out
 
 
-class Upscale1DLayer(_UpscaleNDLayer):
+class Upscale1DLayer(spec.Upscale1DLayer, _UpscaleNDLayer):
     """Upscale the last axis of a 3-D input (see :class:`_UpscaleNDLayer` Notes)."""
 
-    _n = 1
 
-    def __init__(self, incoming: Any, scale_factor: Any, mode: str = "repeat", **kwargs: Any) -> None:
-        super().__init__(incoming, scale_factor, mode, **kwargs)
-
-
-class Upscale2DLayer(_UpscaleNDLayer):
+class Upscale2DLayer(spec.Upscale2DLayer, _UpscaleNDLayer):
     """Upscale the last two axes of a 4-D input (see :class:`_UpscaleNDLayer` Notes)."""
 
-    _n = 2
 
-    def __init__(self, incoming: Any, scale_factor: Any, mode: str = "repeat", **kwargs: Any) -> None:
-        super().__init__(incoming, scale_factor, mode, **kwargs)
-
-
-class Upscale3DLayer(_UpscaleNDLayer):
+class Upscale3DLayer(spec.Upscale3DLayer, _UpscaleNDLayer):
     """Upscale the last three axes of a 5-D input (see :class:`_UpscaleNDLayer` Notes)."""
 
-    _n = 3
 
-    def __init__(self, incoming: Any, scale_factor: Any, mode: str = "repeat", **kwargs: Any) -> None:
-        super().__init__(incoming, scale_factor, mode, **kwargs)
+_POOL_FUNCTIONS = {"max": np.max, "mean": mean}
 
 
-class FeaturePoolLayer(Layer):
+class FeaturePoolLayer(spec.FeaturePoolLayer, Layer):
     """Pool groups of ``pool_size`` consecutive features along ``axis``.
 
     Notes
@@ -228,21 +134,7 @@ class FeaturePoolLayer(Layer):
     ``out[..., g, ...] = pool_function(x[..., g*p:(g+1)*p, ...])`` over the feature axis.
     """
 
-    def __init__(self, incoming: Any, pool_size: int, axis: int = 1, pool_function: Callable = np.max,
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.pool_size = pool_size
-        self.axis = axis
-        self.pool_function = pool_function
-        num = self.input_shape[self.axis]
-        if num % self.pool_size != 0:
-            raise TwinError(f"{self._label()}: Number of input feature maps ({num}) is not a multiple of the pool "
-                            f"size (pool_size={self.pool_size})")
-
-    def get_output_shape_for(self, input_shape):
-        out = list(input_shape)
-        out[self.axis] = input_shape[self.axis] // self.pool_size
-        return tuple(out)
+    side_defaults = {**Layer.side_defaults, **_POOL_FUNCTIONS}
 
     def get_output_for(self, input, **kwargs):
         axis = self.axis % input.ndim
@@ -250,22 +142,13 @@ class FeaturePoolLayer(Layer):
         return self.pool_function(input.reshape(shape), axis=axis + 1)
 
 
-class FeatureWTALayer(Layer):
+class FeatureWTALayer(spec.FeatureWTALayer, Layer):
     """Winner-take-all over groups of ``pool_size`` consecutive features.
 
     Notes
     -----
     ``out = x * (index within the group == first argmax of the group)``; the shape is unchanged.
     """
-
-    def __init__(self, incoming: Any, pool_size: int, axis: int = 1, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.pool_size = pool_size
-        self.axis = axis
-        num = self.input_shape[self.axis]
-        if num % self.pool_size != 0:
-            raise TwinError(f"{self._label()}: Number of input feature maps ({num}) is not a multiple of the region "
-                            f"size (pool_size={self.pool_size})")
 
     def get_output_for(self, input, **kwargs):
         axis = self.axis % input.ndim
@@ -276,7 +159,7 @@ class FeatureWTALayer(Layer):
         return input * mask.astype(np.int8)
 
 
-class GlobalPoolLayer(Layer):
+class GlobalPoolLayer(spec.GlobalPoolLayer, Layer):
     """Pool over all trailing axes: ``pool_function(x.reshape(b, c, -1), axis=2)``.
 
     Notes
@@ -284,12 +167,7 @@ class GlobalPoolLayer(Layer):
     ``out[n, c] = pool_function(x[n, c, ...])``, default the mean (Theano's: sum in float64, then divide).
     """
 
-    def __init__(self, incoming: Any, pool_function: Callable = mean, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.pool_function = pool_function
-
-    def get_output_shape_for(self, input_shape):
-        return tuple(input_shape[:2])
+    side_defaults = {**Layer.side_defaults, **_POOL_FUNCTIONS}
 
     def get_output_for(self, input, **kwargs):
         if input.ndim < 3:
@@ -298,7 +176,7 @@ class GlobalPoolLayer(Layer):
         return self.pool_function(input.reshape(input.shape[:2] + (math.prod(input.shape[2:]),)), axis=2)
 
 
-class SpatialPyramidPoolingLayer(Layer):
+class SpatialPyramidPoolingLayer(spec.SpatialPyramidPoolingLayer, Layer):
     """Spatial pyramid pooling: ``n x n`` bins for each ``n`` in ``pool_dims``, concatenated.
 
     Notes
@@ -308,21 +186,6 @@ class SpatialPyramidPoolingLayer(Layer):
     ``ws = ceil(h/n)``, ``stride = floor(h/n)``, which gives ``n`` bins only for some sizes.
     Output ``(batch, channels, sum(n*n))``.
     """
-
-    def __init__(self, incoming: Any, pool_dims: Sequence[int] = [4, 2, 1], mode: str = "max",
-                 implementation: str = "fast", **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        if len(self.input_shape) != 4:
-            raise TwinError(f"{self._label()}: Tried to create a SPP layer with input shape {self.input_shape!r}. "
-                            "Expected 4 input dimensions (batchsize, channels, 2 spatial dimensions).")
-        if implementation not in ("fast", "kaiming"):
-            raise TwinError(f"{self._label()}: implementation must be 'fast' or 'kaiming', got {implementation!r}")
-        self.mode = mode
-        self.implementation = implementation
-        self.pool_dims = pool_dims
-
-    def get_output_shape_for(self, input_shape):
-        return (input_shape[0], input_shape[1], sum(p * p for p in self.pool_dims))
 
     def get_output_for(self, input, **kwargs):
         h, w = input.shape[2:]

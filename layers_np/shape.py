@@ -6,14 +6,13 @@ output equals Theano's bit for bit.
 from __future__ import annotations
 
 import math
-from typing import Any, List, Sequence, Union
+from typing import Any, List, Union
 
 import numpy as np
 
 from .base import Layer, TwinError
-from .shapes.shape import (check_dimshuffle_pattern, check_flatten_outdim, check_reshape_spec, check_slice_args,
-                           dimshuffle_output_shape, flatten_output_shape, is_int, pad_output_shape, pad_widths,
-                           reshape_output_shape, slice_output_shape)
+from .specs import shape as spec
+from .shapes.shape import (is_int, pad_widths)
 
 __all__ = ["FlattenLayer", "flatten", "ReshapeLayer", "reshape", "DimshuffleLayer", "dimshuffle",
            "PadLayer", "pad", "SliceLayer"]
@@ -23,7 +22,7 @@ def _as_twin_error(exc: ValueError) -> TwinError:
     return TwinError(str(exc))
 
 
-class FlattenLayer(Layer):
+class FlattenLayer(spec.FlattenLayer, Layer):
     """Flatten the trailing axes: the output has ``outdim`` dimensions.
 
     Parameters
@@ -41,17 +40,6 @@ class FlattenLayer(Layer):
         out = x.reshape(x.shape[:outdim - 1] + (-1,))
     """
 
-    def __init__(self, incoming: Any, outdim: int = 2, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        try:
-            check_flatten_outdim(self._label(), outdim, self.input_shape)
-        except ValueError as exc:
-            raise _as_twin_error(exc) from None
-        self.outdim = outdim
-
-    def get_output_shape_for(self, input_shape):
-        return flatten_output_shape(input_shape, self.outdim)
-
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         if self.outdim > 1 and input.ndim < self.outdim:
             raise TwinError(f"{self._label()}: cannot flatten a {input.ndim}-dimensional input to {self.outdim} dimensions")
@@ -62,7 +50,7 @@ class FlattenLayer(Layer):
 flatten = FlattenLayer
 
 
-class ReshapeLayer(Layer):
+class ReshapeLayer(spec.ReshapeLayer, Layer):
     """Reshape to a specification of sizes, input-dimension references and one ``-1``.
 
     Parameters
@@ -78,17 +66,6 @@ class ReshapeLayer(Layer):
 
         out = x.reshape(tuple(x.shape[s[0]] if isinstance(s, list) else s for s in shape))
     """
-
-    def __init__(self, incoming: Any, shape: Sequence[Any], **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        try:
-            self.shape = check_reshape_spec(self._label(), shape)
-            reshape_output_shape(self._label(), self.input_shape, self.shape)  # sanity check, like Lasagne
-        except ValueError as exc:
-            raise _as_twin_error(exc) from None
-
-    def get_output_shape_for(self, input_shape):
-        return reshape_output_shape(self._label(), input_shape, self.shape)
 
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         target = []
@@ -112,7 +89,7 @@ class ReshapeLayer(Layer):
 reshape = ReshapeLayer
 
 
-class DimshuffleLayer(Layer):
+class DimshuffleLayer(spec.DimshuffleLayer, Layer):
     """Permute the axes and insert broadcastable ones (Theano's ``dimshuffle``).
 
     Parameters
@@ -128,17 +105,6 @@ class DimshuffleLayer(Layer):
     ``out[..., i_j, ...] = x[..., i_{pattern^-1}, ...]``: a transpose followed by a reshape
     that inserts the ``'x'`` axes and drops the omitted size-1 axes.
     """
-
-    def __init__(self, incoming: Any, pattern: Sequence[Any], **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        try:
-            self.pattern = check_dimshuffle_pattern(self._label(), pattern)
-            dimshuffle_output_shape(self._label(), self.input_shape, self.pattern)
-        except ValueError as exc:
-            raise _as_twin_error(exc) from None
-
-    def get_output_shape_for(self, input_shape):
-        return dimshuffle_output_shape(self._label(), input_shape, self.pattern)
 
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         kept = [p for p in self.pattern if p != "x"]
@@ -158,7 +124,7 @@ class DimshuffleLayer(Layer):
 dimshuffle = DimshuffleLayer
 
 
-class PadLayer(Layer):
+class PadLayer(spec.PadLayer, Layer):
     """Pad every axis after the first ``batch_ndim`` with the constant ``val``.
 
     Parameters
@@ -178,21 +144,6 @@ class PadLayer(Layer):
     ``padded_shape[k] = n_k + l_k + r_k`` for padded axes.
     """
 
-    def __init__(self, incoming: Any, width: Any, val: float = 0, batch_ndim: int = 2, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        try:
-            pad_widths(self._label(), width, len(self.input_shape), batch_ndim)
-        except ValueError as exc:
-            raise _as_twin_error(exc) from None
-        if isinstance(val, (bool, np.ndarray)) or not isinstance(val, (int, float, np.integer, np.floating)):
-            raise TwinError(f"{self._label()}: val must be a number, got {val!r}")
-        self.width = width
-        self.val = val
-        self.batch_ndim = batch_ndim
-
-    def get_output_shape_for(self, input_shape):
-        return pad_output_shape(self._label(), input_shape, self.width, self.batch_ndim)
-
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         pairs = pad_widths(self._label(), self.width, input.ndim, self.batch_ndim)
         out_shape = list(input.shape)
@@ -210,7 +161,7 @@ class PadLayer(Layer):
 pad = PadLayer
 
 
-class SliceLayer(Layer):
+class SliceLayer(spec.SliceLayer, Layer):
     """Select an index or a slice along one axis.
 
     Parameters
@@ -226,18 +177,6 @@ class SliceLayer(Layer):
     -----
     ``out = x[(slice(None),) * axis + (indices,)]``.
     """
-
-    def __init__(self, incoming: Any, indices: Union[int, slice], axis: int = -1, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        try:
-            check_slice_args(self._label(), self.input_shape, indices, axis)
-        except ValueError as exc:
-            raise _as_twin_error(exc) from None
-        self.slice = indices
-        self.axis = axis
-
-    def get_output_shape_for(self, input_shape):
-        return slice_output_shape(input_shape, self.slice, self.axis)
 
     def get_output_for(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
         axis = self.axis + input.ndim if self.axis < 0 else self.axis

@@ -5,15 +5,15 @@ inference semantics (``deterministic=True``) by default.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-from layers_np._record import RecordsArguments
 from layers_np._graph import get_all_layers
-from layers_np.init import as_array
+from layers_np.specs import base as spec
+from layers_np.specs.base import TwinError
 
+from . import nonlinearities
 from .backend import T, config, shared
 
 Shape = Tuple[Optional[int], ...]
@@ -23,101 +23,47 @@ def floatX(arr: Any) -> np.ndarray:
     return np.asarray(arr, dtype=config.floatX)
 
 
-class Layer(RecordsArguments):
-    """Base class of the Theano layers with one input (Lasagne's ``Layer``)."""
+class Layer(spec.Layer):
+    """Base class of the Theano layers with one input (Lasagne's ``Layer``).
 
-    def __init__(self, incoming: Union["Layer", Shape], name: Optional[str] = None) -> None:
-        if isinstance(incoming, tuple):
-            self.input_shape: Shape = incoming
-            self.input_layer: Optional[Layer] = None
-        else:
-            self.input_shape = incoming.output_shape
-            self.input_layer = incoming
-        self.name = name
-        self.params: "OrderedDict[Any, Set[str]]" = OrderedDict()
-        self.get_output_kwargs: List[str] = []
-        if any(d is not None and d <= 0 for d in self.input_shape):
-            raise ValueError(
-                f"Cannot create {type(self).__name__} with a non-positive input_shape dimension. "
-                f"input_shape={self.input_shape}, self.name={self.name}"
-            )
+    The Theano side of a spec (:mod:`layers_np.specs`): parameters are shared variables
+    and function defaults the Theano nonlinearities.
+    """
 
-    @property
-    def output_shape(self) -> Shape:
-        return self.get_output_shape_for(self.input_shape)
+    side_defaults = {name: getattr(nonlinearities, name) for name in ("rectify", "tanh", "sigmoid", "identity")}
 
-    def get_output_shape_for(self, input_shape: Shape) -> Shape:
-        return input_shape
+    def is_symbolic(self, value: Any) -> bool:
+        return isinstance(value, T.Variable)
 
-    def get_output_for(self, input: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    def random_stream(self, seed: int) -> Any:
+        return T.random.utils.RandomStream(seed)
 
-    def add_param(self, spec: Any, shape: Sequence[int], name: Optional[str] = None, **tags: bool) -> Any:
-        shape = tuple(int(s) for s in shape)
-        pname = f"{self.name}.{name}" if (name is not None and self.name is not None) else name
+    def new_param(self, spec: Any, shape: Tuple[int, ...], name: Optional[str], full_name: Optional[str]) -> Any:
         if hasattr(spec, "get_value") and hasattr(spec, "type"):
-            param = spec  # a shared variable given by the user is used as is
-            if tuple(param.get_value().shape) != shape:
-                raise ValueError(f"{type(self).__name__} parameter {name!r}: expected shape {shape}, got {param.get_value().shape}")
-        else:
-            value = as_array(spec, shape, f"{type(self).__name__} parameter {name!r}")
-            param = shared(floatX(value), name=pname)
-        tags.setdefault("trainable", True)
-        tags.setdefault("regularizable", True)
-        self.params[param] = {t for t, on in tags.items() if on}
-        return param
-
-    def get_params(self, unwrap_shared: bool = True, **tags: bool) -> List[Any]:
-        result = list(self.params.keys())
-        only = {t for t, on in tags.items() if on}
-        exclude = {t for t, on in tags.items() if not on}
-        if only:
-            result = [p for p in result if not (only - self.params[p])]
-        if exclude:
-            result = [p for p in result if not (self.params[p] & exclude)]
-        return result
+            # a shared variable given by the user is used as is
+            if tuple(spec.get_value().shape) != shape:
+                raise TwinError(f"{self._label()} parameter {name!r}: expected shape {shape}, "
+                                f"got {spec.get_value().shape}")
+            return spec
+        return shared(floatX(self.param_array(spec, shape, name)), name=full_name)
 
 
-class MergeLayer(Layer):
-    def __init__(self, incomings: Sequence[Union[Layer, Shape]], name: Optional[str] = None) -> None:
-        self.input_shapes: List[Shape] = [i if isinstance(i, tuple) else i.output_shape for i in incomings]
-        self.input_layers: List[Optional[Layer]] = [None if isinstance(i, tuple) else i for i in incomings]
-        self.name = name
-        self.params = OrderedDict()
-        self.get_output_kwargs = []
-
-    @property
-    def output_shape(self) -> Shape:
-        return self.get_output_shape_for(self.input_shapes)
-
-    def get_output_shape_for(self, input_shapes):  # type: ignore[override]
-        raise NotImplementedError
-
-    def get_output_for(self, inputs, **kwargs):  # type: ignore[override]
-        raise NotImplementedError
+class MergeLayer(spec.MergeLayer, Layer):
+    """Lasagne's ``MergeLayer`` on the Theano side."""
 
 
-class InputLayer(Layer):
-    """Symbolic network input. ``input_var`` defaults to a tensor of floatX and the shape's rank."""
+class InputLayer(spec.InputLayer, Layer):
+    """Symbolic network input: ``input_var`` defaults to a floatX tensor of the shape's rank
+    whose axes declared as 1 are broadcastable (as Lasagne's)."""
 
-    def __init__(self, shape: Sequence[Optional[int]], input_var: Any = None, name: Optional[str] = None, **kwargs: Any) -> None:
-        self.shape: Shape = tuple(shape)
-        if any(d is not None and d <= 0 for d in self.shape):
-            raise ValueError(f"Cannot create InputLayer with a non-positive shape dimension. shape={self.shape}")
+    def new_input_var(self, input_var: Any) -> Any:
         if input_var is None:
-            input_var = T.tensor(dtype=config.floatX, shape=(None,) * len(self.shape), name=name and f"{name}.input")
-        elif input_var.ndim != len(self.shape):
-            raise ValueError(f"InputLayer: shape {self.shape} has {len(self.shape)} dimensions, input_var has {input_var.ndim}")
-        self.input_var = input_var
-        self.input_layer = None
-        self.input_shape = self.shape
-        self.name = name
-        self.params = OrderedDict()
-        self.get_output_kwargs = []
-
-    @property
-    def output_shape(self) -> Shape:
-        return self.shape
+            static = tuple(1 if d == 1 else None for d in self.shape)
+            return T.tensor(dtype=config.floatX, shape=static, name=self.name and f"{self.name}.input")
+        if input_var.ndim != len(self.shape):
+            raise TwinError(f"{self._label()}: shape {self.shape} has {len(self.shape)} dimensions, "
+                            f"input_var has {input_var.ndim}")
+        return input_var
 
 
 def get_output(layer_or_layers: Any, inputs: Any = None, deterministic: bool = True, **kwargs: Any) -> Any:

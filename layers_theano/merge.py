@@ -1,12 +1,13 @@
 """ConcatLayer, ElemwiseMergeLayer and ElemwiseSumLayer (Lasagne's ``merge.py``), with ``autocrop``."""
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
-from layers_np.shapes import (autocrop_array_shapes, check_cropping, concat_cropping, concat_output_shape,
-                              elemwise_merge_output_shape, pad_cropping)
+from layers_np.shapes import (autocrop_array_shapes, pad_cropping)
+
+from layers_np.specs import merge as spec
 
 from .backend import T
 from .base import MergeLayer
@@ -48,17 +49,7 @@ def autocrop(inputs: List[Any], cropping: Optional[Sequence[Optional[str]]]) -> 
     return [inp[tuple(slices)] for inp, slices in zip(inputs, slices_by_input)]
 
 
-class ConcatLayer(MergeLayer):
-    def __init__(self, incomings: Sequence[Any], axis: int = 1, cropping: Optional[Sequence[Optional[str]]] = None,
-                 **kwargs: Any) -> None:
-        super().__init__(incomings, **kwargs)
-        check_cropping(type(self).__name__, cropping)
-        self.axis = axis
-        self.cropping = concat_cropping(cropping, axis)
-
-    def get_output_shape_for(self, input_shapes):
-        return concat_output_shape(input_shapes, self.axis, self.cropping)
-
+class ConcatLayer(spec.ConcatLayer, MergeLayer):
     def get_output_for(self, inputs, **kwargs):
         inputs = autocrop(inputs, self.cropping)
         return T.concatenate(inputs, axis=self.axis)
@@ -67,16 +58,9 @@ class ConcatLayer(MergeLayer):
 concat = ConcatLayer
 
 
-class ElemwiseMergeLayer(MergeLayer):
-    def __init__(self, incomings: Sequence[Any], merge_function: Callable, cropping: Optional[Sequence[Optional[str]]] = None,
-                 **kwargs: Any) -> None:
-        super().__init__(incomings, **kwargs)
-        check_cropping(type(self).__name__, cropping)
-        self.merge_function = merge_function
-        self.cropping = cropping
+class ElemwiseMergeLayer(spec.ElemwiseMergeLayer, MergeLayer):
 
-    def get_output_shape_for(self, input_shapes):
-        return elemwise_merge_output_shape(input_shapes, self.cropping)
+    side_defaults = {**MergeLayer.side_defaults, "add": T.add}
 
     def get_output_for(self, inputs, **kwargs):
         inputs = autocrop(inputs, self.cropping)
@@ -86,17 +70,7 @@ class ElemwiseMergeLayer(MergeLayer):
         return output
 
 
-class ElemwiseSumLayer(ElemwiseMergeLayer):
-    def __init__(self, incomings: Sequence[Any], coeffs: Any = 1, cropping: Optional[Sequence[Optional[str]]] = None,
-                 **kwargs: Any) -> None:
-        super().__init__(incomings, T.add, cropping=cropping, **kwargs)
-        if isinstance(coeffs, list):
-            if len(coeffs) != len(incomings):
-                raise ValueError(f"Mismatch: got {len(coeffs)} coeffs for {len(incomings)} incomings")
-        else:
-            coeffs = [coeffs] * len(incomings)
-        self.coeffs = coeffs
-
+class ElemwiseSumLayer(spec.ElemwiseSumLayer, ElemwiseMergeLayer):
     def get_output_for(self, inputs, **kwargs):
         inputs = [inp * coeff if coeff != 1 else inp for coeff, inp in zip(self.coeffs, inputs)]
         return super().get_output_for(inputs, **kwargs)

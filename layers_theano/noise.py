@@ -6,10 +6,11 @@ this project, where both layers are the identity.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
-from layers_np import init
 from layers_np.shapes.special import dropout_shared_axes
+
+from layers_np.specs import special as spec
 
 from .backend import T
 from .base import Layer
@@ -17,15 +18,7 @@ from .base import Layer
 __all__ = ["DropoutLayer", "dropout", "dropout_channels", "spatial_dropout", "dropout_locations", "GaussianNoiseLayer"]
 
 
-class DropoutLayer(Layer):
-    def __init__(self, incoming: Any, p: float = 0.5, rescale: bool = True, shared_axes: Sequence[int] = (),
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self._srng = T.random.utils.RandomStream(init.get_rng().randint(1, 2147462579))
-        self.p = p
-        self.rescale = rescale
-        self.shared_axes = tuple(shared_axes)
-
+class DropoutLayer(spec.DropoutLayer, Layer):
     def get_output_for(self, input, deterministic=False, **kwargs):
         if deterministic or self.p == 0:
             return input
@@ -60,12 +53,7 @@ def dropout_locations(incoming: Any, *args: Any, **kwargs: Any) -> DropoutLayer:
     return DropoutLayer(incoming, *args, **kwargs)
 
 
-class GaussianNoiseLayer(Layer):
-    def __init__(self, incoming: Any, sigma: float = 0.1, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self._srng = T.random.utils.RandomStream(init.get_rng().randint(1, 2147462579))
-        self.sigma = sigma
-
+class GaussianNoiseLayer(spec.GaussianNoiseLayer, Layer):
     def get_output_for(self, input, deterministic=False, **kwargs):
         if deterministic or self.sigma == 0:
             return input

@@ -6,10 +6,8 @@ running-average updates); the harness compiles ``deterministic=True``.
 """
 from __future__ import annotations
 
-from typing import Any
 
-from layers_np import init
-from layers_np.shapes.shape import is_int
+from layers_np.specs import normalization as spec
 
 from .backend import T
 from .base import Layer
@@ -17,20 +15,7 @@ from .base import Layer
 __all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "StandardizationLayer"]
 
 
-class LocalResponseNormalization2DLayer(Layer):
-    def __init__(self, incoming: Any, alpha: float = 1e-4, k: float = 2, beta: float = 0.75, n: int = 5,
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.alpha = alpha
-        self.k = k
-        self.beta = beta
-        self.n = n
-        if n % 2 == 0:
-            raise NotImplementedError("Only works with odd n")
-
-    def get_output_shape_for(self, input_shape):
-        return input_shape
-
+class LocalResponseNormalization2DLayer(spec.LocalResponseNormalization2DLayer, Layer):
     def get_output_for(self, input, **kwargs):
         input_shape = self.input_shape
         if any(s is None for s in input_shape):
@@ -47,35 +32,7 @@ class LocalResponseNormalization2DLayer(Layer):
         return input / scale
 
 
-class BatchNormLayer(Layer):
-    def __init__(self, incoming: Any, axes: Any = "auto", epsilon: float = 1e-4, alpha: float = 0.1,
-                 beta: Any = init.Constant(0), gamma: Any = init.Constant(1), mean: Any = init.Constant(0),
-                 inv_std: Any = init.Constant(1), **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        if axes == "auto":
-            # default: normalize over all but the second axis
-            axes = (0,) + tuple(range(2, len(self.input_shape)))
-        elif is_int(axes):
-            axes = (axes,)
-        self.axes = axes
-        self.epsilon = epsilon
-        self.alpha = alpha
-        # create parameters, ignoring all dimensions in axes
-        shape = [size for axis, size in enumerate(self.input_shape) if axis not in self.axes]
-        if any(size is None for size in shape):
-            raise ValueError("BatchNormLayer needs specified input sizes for all axes not normalized over.")
-        if beta is None:
-            self.beta = None
-        else:
-            self.beta = self.add_param(beta, shape, "beta", trainable=True, regularizable=False)
-        if gamma is None:
-            self.gamma = None
-        else:
-            self.gamma = self.add_param(gamma, shape, "gamma", trainable=True, regularizable=True)
-        self.mean = self.add_param(mean, shape, "mean", trainable=False, regularizable=False, batch_norm_stat=True)
-        self.inv_std = self.add_param(inv_std, shape, "inv_std", trainable=False, regularizable=False,
-                                      batch_norm_stat=True)
-
+class BatchNormLayer(spec.BatchNormLayer, Layer):
     def get_output_for(self, input, deterministic=False, batch_norm_use_averages=None,
                        batch_norm_update_averages=None, **kwargs):
         input_mean = input.mean(self.axes)
@@ -116,24 +73,7 @@ class BatchNormLayer(Layer):
         return normalized
 
 
-class StandardizationLayer(Layer):
-    def __init__(self, incoming: Any, axes: Any = "auto", epsilon: float = 1e-4, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        if axes == "auto":
-            # 2D: normalize over the units; otherwise over all spatial dimensions
-            if len(self.input_shape) == 2:
-                axes = (1,)
-            else:
-                axes = tuple(range(2, len(self.input_shape)))
-        elif axes == "spatial":
-            axes = tuple(range(2, len(self.input_shape)))
-        elif axes == "features":
-            axes = tuple(range(1, len(self.input_shape)))
-        elif is_int(axes):
-            axes = (axes,)
-        self.axes = axes
-        self.epsilon = epsilon
-
+class StandardizationLayer(spec.StandardizationLayer, Layer):
     def get_output_for(self, input, **kwargs):
         mean = input.mean(self.axes, keepdims=True)
         std = T.sqrt(input.var(self.axes, keepdims=True) + self.epsilon)

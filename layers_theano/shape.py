@@ -5,11 +5,10 @@ twins (``layers_np.shapes.shape``).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from typing import Any
 
-from layers_np.shapes.shape import (check_dimshuffle_pattern, check_reshape_spec, dimshuffle_output_shape,
-                                    flatten_output_shape, is_int, pad_output_shape, reshape_output_shape,
-                                    slice_output_shape)
+from layers_np.shapes.shape import is_int
+from layers_np.specs import shape as spec
 
 from .backend import T
 from .base import Layer
@@ -18,20 +17,7 @@ __all__ = ["FlattenLayer", "flatten", "ReshapeLayer", "reshape", "DimshuffleLaye
            "PadLayer", "pad", "SliceLayer"]
 
 
-def _is_symbolic(value: Any) -> bool:
-    return isinstance(value, T.TensorVariable)
-
-
-class FlattenLayer(Layer):
-    def __init__(self, incoming: Any, outdim: int = 2, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.outdim = outdim
-        if outdim < 1:
-            raise ValueError(f"Dim must be >0, was {outdim}")
-
-    def get_output_shape_for(self, input_shape):
-        return flatten_output_shape(input_shape, self.outdim)
-
+class FlattenLayer(spec.FlattenLayer, Layer):
     def get_output_for(self, input, **kwargs):
         return input.flatten(self.outdim)
 
@@ -39,16 +25,7 @@ class FlattenLayer(Layer):
 flatten = FlattenLayer
 
 
-class ReshapeLayer(Layer):
-    def __init__(self, incoming: Any, shape: Sequence[Any], **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.shape = check_reshape_spec(type(self).__name__, shape, _is_symbolic)
-        # try computing the output shape once as a sanity check
-        self.get_output_shape_for(self.input_shape)
-
-    def get_output_shape_for(self, input_shape, **kwargs):
-        return reshape_output_shape(type(self).__name__, input_shape, self.shape)
-
+class ReshapeLayer(spec.ReshapeLayer, Layer):
     def get_output_for(self, input, **kwargs):
         output_shape = list(self.shape)
         for dim, o in enumerate(output_shape):
@@ -60,17 +37,7 @@ class ReshapeLayer(Layer):
 reshape = ReshapeLayer
 
 
-class DimshuffleLayer(Layer):
-    def __init__(self, incoming: Any, pattern: Sequence[Any], **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        check_dimshuffle_pattern(type(self).__name__, pattern)
-        self.pattern = pattern
-        # try computing the output shape once as a sanity check
-        self.get_output_shape_for(self.input_shape)
-
-    def get_output_shape_for(self, input_shape):
-        return dimshuffle_output_shape(type(self).__name__, input_shape, self.pattern)
-
+class DimshuffleLayer(spec.DimshuffleLayer, Layer):
     def get_output_for(self, input, **kwargs):
         return input.dimshuffle(self.pattern)
 
@@ -101,16 +68,7 @@ def pad_tensor(x: Any, width: Any, val: float = 0, batch_ndim: int = 1) -> Any:
     return T.set_subtensor(out[tuple(indices)], x)
 
 
-class PadLayer(Layer):
-    def __init__(self, incoming: Any, width: Any, val: float = 0, batch_ndim: int = 2, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.width = width
-        self.val = val
-        self.batch_ndim = batch_ndim
-
-    def get_output_shape_for(self, input_shape):
-        return pad_output_shape(type(self).__name__, input_shape, self.width, self.batch_ndim)
-
+class PadLayer(spec.PadLayer, Layer):
     def get_output_for(self, input, **kwargs):
         return pad_tensor(input, self.width, self.val, self.batch_ndim)
 
@@ -118,15 +76,7 @@ class PadLayer(Layer):
 pad = PadLayer
 
 
-class SliceLayer(Layer):
-    def __init__(self, incoming: Any, indices: Union[int, slice], axis: int = -1, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.slice = indices
-        self.axis = axis
-
-    def get_output_shape_for(self, input_shape):
-        return slice_output_shape(input_shape, self.slice, self.axis)
-
+class SliceLayer(spec.SliceLayer, Layer):
     def get_output_for(self, input, **kwargs):
         axis = self.axis
         if axis < 0:

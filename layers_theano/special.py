@@ -6,11 +6,11 @@ RandomizedRectifierLayer, prelu and rrelu. ExpressionLayer takes an extra option
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple
 
-from layers_np import init
-from layers_np.shapes.special import (broadcast_pattern, check_rrelu_bounds, expression_output_shape,
-                                      resolve_shared_axes, shared_param_shape)
+from layers_np.shapes.special import (broadcast_pattern)
+
+from layers_np.specs import special as spec
 
 from . import nonlinearities
 from .backend import T, config, function, nnet
@@ -20,40 +20,19 @@ __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer",
            "ParametricRectifierLayer", "RandomizedRectifierLayer", "prelu", "rrelu"]
 
 
-class NonlinearityLayer(Layer):
-    def __init__(self, incoming: Any, nonlinearity: Optional[Callable] = nonlinearities.rectify, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-
+class NonlinearityLayer(spec.NonlinearityLayer, Layer):
     def get_output_for(self, input, **kwargs):
         return self.nonlinearity(input)
 
 
-class BiasLayer(Layer):
-    def __init__(self, incoming: Any, b: Any = init.Constant(0), shared_axes: Union[str, int, tuple] = "auto",
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.shared_axes = resolve_shared_axes("BiasLayer", shared_axes, len(self.input_shape))
-        if b is None:
-            self.b = None
-        else:
-            shape = shared_param_shape("BiasLayer", "the bias", self.input_shape, self.shared_axes)
-            self.b = self.add_param(b, shape, "b", regularizable=False)
-
+class BiasLayer(spec.BiasLayer, Layer):
     def get_output_for(self, input, **kwargs):
         if self.b is None:
             return input
         return input + self.b.dimshuffle(*broadcast_pattern(input.ndim, self.shared_axes))
 
 
-class ScaleLayer(Layer):
-    def __init__(self, incoming: Any, scales: Any = init.Constant(1), shared_axes: Union[str, int, tuple] = "auto",
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.shared_axes = resolve_shared_axes("ScaleLayer", shared_axes, len(self.input_shape))
-        shape = shared_param_shape("ScaleLayer", "the scales", self.input_shape, self.shared_axes)
-        self.scales = self.add_param(scales, shape, "scales", regularizable=False)
-
+class ScaleLayer(spec.ScaleLayer, Layer):
     def get_output_for(self, input, **kwargs):
         return input * self.scales.dimshuffle(*broadcast_pattern(input.ndim, self.shared_axes))
 
@@ -61,7 +40,7 @@ class ScaleLayer(Layer):
 _AUTO_SHAPES: Dict[Tuple[Any, ...], Tuple[Callable, Tuple[Any, ...]]] = {}
 
 
-class ExpressionLayer(Layer):
+class ExpressionLayer(spec.ExpressionLayer, Layer):
     """Lasagne's ExpressionLayer, plus ``numpy_function``: the numpy twin of ``function``.
 
     ``to_numpy`` builds the twin with ``numpy_function`` (or, when it is None, with the
@@ -72,21 +51,12 @@ class ExpressionLayer(Layer):
 
     def __init__(self, incoming: Any, function: Callable, output_shape: Any = None,
                  numpy_function: Optional[Callable] = None, **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
+        super().__init__(incoming, function, output_shape, **kwargs)
         # Keep the callables out of the recorded arguments: to_numpy would try to convert
         # them before asking twin_kwargs (below), which knows how.
         self._expression = {"function": function, "output_shape": output_shape, "numpy_function": numpy_function}
         for key in ("function", "numpy_function") + (("output_shape",) if callable(output_shape) else ()):
             self._init_args.pop(key, None)
-        if output_shape is None:
-            self._output_shape: Any = None
-        elif isinstance(output_shape, str) and output_shape == "auto":
-            self._output_shape = "auto"
-        elif callable(output_shape):
-            self.get_output_shape_for = output_shape  # type: ignore[assignment]
-        else:
-            self._output_shape = tuple(output_shape)
-        self.function = function
         self.numpy_function = numpy_function
 
     def _auto_shape(self, input_shape):
@@ -99,9 +69,6 @@ class ExpressionLayer(Layer):
             # the function is kept in the value so that its id cannot be reused
             _AUTO_SHAPES[key] = (self.function, tuple(int(s) if s else None for s in out))
         return _AUTO_SHAPES[key][1]
-
-    def get_output_shape_for(self, input_shape):
-        return expression_output_shape("ExpressionLayer", self._output_shape, input_shape, self._auto_shape)
 
     def get_output_for(self, input, **kwargs):
         return self.function(input)
@@ -132,30 +99,13 @@ def _relu_param(input, alpha):
     return nnet.relu(input, alpha)
 
 
-class ParametricRectifierLayer(Layer):
-    def __init__(self, incoming: Any, alpha: Any = init.Constant(0.25), shared_axes: Union[str, int, tuple] = "auto",
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.shared_axes = resolve_shared_axes("ParametricRectifierLayer", shared_axes, len(self.input_shape), allow_all=True)
-        shape = shared_param_shape("ParametricRectifierLayer", "alpha", self.input_shape, self.shared_axes)
-        self.alpha = self.add_param(alpha, shape, name="alpha", regularizable=False)
-
+class ParametricRectifierLayer(spec.ParametricRectifierLayer, Layer):
     def get_output_for(self, input, **kwargs):
         alpha = self.alpha.dimshuffle(broadcast_pattern(input.ndim, self.shared_axes))
         return _relu_param(input, alpha)
 
 
-class RandomizedRectifierLayer(Layer):
-    def __init__(self, incoming: Any, lower: float = 0.3, upper: float = 0.8, shared_axes: Union[str, int, tuple] = "auto",
-                 **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self._srng = T.random.utils.RandomStream(init.get_rng().randint(1, 2147462579))
-        self.lower = lower
-        self.upper = upper
-        if not isinstance(lower > upper, T.TensorVariable):
-            check_rrelu_bounds(lower, upper)
-        self.shared_axes = resolve_shared_axes("RandomizedRectifierLayer", shared_axes, len(self.input_shape), allow_all=True)
-
+class RandomizedRectifierLayer(spec.RandomizedRectifierLayer, Layer):
     def get_output_for(self, input, deterministic=False, **kwargs):
         if deterministic or self.upper == self.lower:
             return nnet.relu(input, (self.upper + self.lower) / 2.0)

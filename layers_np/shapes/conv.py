@@ -1,7 +1,10 @@
 """Shape arithmetic of the conv family (Lasagne's ``conv_output_length``/``conv_input_length``)."""
 from __future__ import annotations
 
+import numbers
 from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
 
 __all__ = ["as_tuple", "conv_output_length", "conv_input_length", "conv_pad_amounts", "theano_border_mode"]
 
@@ -16,6 +19,12 @@ def as_tuple(x: Any, n: int, what: str = "argument", t: Optional[type] = None) -
         values = (x,) * n
     if len(values) != n:
         raise ValueError(f"expected a single value or an iterable of length {n} for {what}, got {x!r}")
+    if t is int:
+        # Lasagne's int_types: numpy integers (e.g. from a config array) count as ints
+        if not all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, (bool, np.bool_))
+                   for v in values):
+            raise TypeError(f"expected a single value or an iterable of int of length {n} for {what}, got {x!r}")
+        return tuple(int(v) for v in values)
     if t is not None and not all(isinstance(v, t) and not isinstance(v, bool) for v in values):
         raise TypeError(f"expected a single value or an iterable of {t.__name__} of length {n} for {what}, got {x!r}")
     return values

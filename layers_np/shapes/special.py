@@ -8,7 +8,10 @@ axis. Both sides keep this behaviour so models built with Lasagne load unchanged
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
 
 Shape = Tuple[Optional[int], ...]
 
@@ -27,15 +30,20 @@ def resolve_shared_axes(layer: str, shared_axes: Any, ndim: int, allow_all: bool
         raise ValueError(f"{layer}: shared_axes must be {allowed}, an int or a tuple of ints, got {shared_axes!r}")
     if isinstance(shared_axes, bool):
         raise ValueError(f"{layer}: shared_axes must be an int or a tuple of ints, got {shared_axes!r}")
-    if isinstance(shared_axes, int):
-        return (shared_axes,)
+    if _is_int(shared_axes):
+        return (int(shared_axes),)
     try:
         axes = tuple(shared_axes)
     except TypeError:
         raise ValueError(f"{layer}: shared_axes must be 'auto', an int or a tuple of ints, got {shared_axes!r}") from None
-    if not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+    if not all(_is_int(a) for a in axes):
         raise ValueError(f"{layer}: shared_axes must contain ints only, got {shared_axes!r}")
-    return axes
+    return tuple(int(a) for a in axes)
+
+
+def _is_int(value: Any) -> bool:
+    # numpy integers too (Lasagne's int_types), never bools
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def shared_param_shape(layer: str, param: str, input_shape: Shape, shared_axes: Sequence[int]) -> List[int]:
