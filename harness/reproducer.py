@@ -43,6 +43,8 @@ def encode(value: Any) -> Any:
         return [encode(v) for v in value]
     if isinstance(value, dict):
         return {k: encode(v) for k, v in value.items()}
+    if isinstance(value, np.integer):  # kept a numpy integer on replay (see strategies.with_numpy_integers)
+        return {"__np_int__": value.dtype.name, "value": value.item()}
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -66,6 +68,11 @@ def decode(value: Any, label: str = "<reproducer>") -> Any:
                 raise ReproducerError(label, f"function {str(value['__fn__'])[:80]!r} is neither registered "
                                              f"(harness.strategies.register_function) nor in layers_np.nonlinearities")
             return Fn(value["__fn__"], **{k: decode(v, label) for k, v in value.get("args", {}).items()})
+        if "__np_int__" in value:
+            if (set(value) != {"__np_int__", "value"} or value["__np_int__"] not in ("int64", "int32")
+                    or not _is_int(value["value"])):
+                raise ReproducerError(label, f"malformed numpy integer entry {str(value)[:80]}")
+            return np.dtype(value["__np_int__"]).type(value["value"])
         if "__tuple__" in value:
             if set(value) != {"__tuple__"} or not isinstance(value["__tuple__"], list):
                 raise ReproducerError(label, f"malformed tuple entry {str(value)[:80]}")

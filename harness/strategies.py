@@ -176,6 +176,32 @@ class Case:
         return f"{self.pair}[{self.dtype}] inputs={self.input_shapes} {kw} values={self.values.dist}x{self.values.scale:g}"
 
 
+#: Hyperparameters that are sizes, counts or axes. A case sometimes passes them as numpy integer
+#: scalars (what a user reading a config array gets), which Lasagne accepts like ints. Numeric
+#: coefficients (alpha, k, coeffs, val, ...) stay Python numbers: as Theano constants a numpy
+#: scalar keeps its dtype where a Python int is cast, so they would be another computation.
+INTEGER_HYPERPARAMETERS = frozenset({
+    "num_units", "num_filters", "filter_size", "stride", "pad", "crop", "dilation", "num_groups", "output_size",
+    "num_leading_axes", "pool_size", "scale_factor", "pool_dims", "axis", "axes", "outdim", "shape", "pattern",
+    "width", "batch_ndim", "indices", "n", "input_size", "shared_axes", "gradient_steps",
+})
+NUMPY_INT_TYPES = (np.int64, np.int32)
+
+
+def with_numpy_integers(kwargs: Dict[str, Any], int_type: type) -> Dict[str, Any]:
+    """``kwargs`` with every int of an :data:`INTEGER_HYPERPARAMETERS` entry (nested in
+    tuples and lists too) made a numpy integer scalar of ``int_type``."""
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            return int_type(value)
+        if isinstance(value, (tuple, list)):
+            return type(value)(convert(v) for v in value)
+        return value
+    return {k: convert(v) if k in INTEGER_HYPERPARAMETERS else v for k, v in kwargs.items()}
+
+
 def cases(pair: Any, dtype: str) -> st.SearchStrategy:
     """Strategy of :class:`Case` for a registered pair and dtype."""
     @st.composite
@@ -188,6 +214,8 @@ def cases(pair: Any, dtype: str) -> st.SearchStrategy:
         else:
             declared = [tuple(None if i in pair.free_axes else d for i, d in enumerate(s)) for s in input_shapes]
         vals = draw(values(pair.values.get("clamp_points", ())))
+        if draw(st.booleans()):
+            kwargs = with_numpy_integers(kwargs, draw(st.sampled_from(NUMPY_INT_TYPES)))
         return Case(pair=pair.name, dtype=dtype, kwargs=kwargs, input_shapes=input_shapes,
                     declared_shapes=declared, values=vals)
     return build()

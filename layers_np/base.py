@@ -64,6 +64,7 @@ class Layer(spec.Layer):
     """
 
     side_defaults = {name: getattr(nonlinearities, name) for name in ("rectify", "tanh", "sigmoid", "identity")}
+    side_name = "twin"
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Rewiring (or a class swap) bumps a counter, so a cached evaluation plan need not
@@ -364,16 +365,7 @@ def _get_plan(targets: List[Any], given: Optional[List[Any]]) -> _Plan:
     return plan
 
 
-def get_all_params(layer: Union[Layer, Sequence[Layer]], unwrap_shared: bool = True, **tags: bool) -> List[Param]:
-    """All parameters of the network below ``layer``, in Lasagne's order, each once."""
-    params: List[Param] = []
-    seen: Set[int] = set()
-    for l in get_all_layers(layer):
-        for p in l.get_params(**tags):
-            if id(p) not in seen:
-                seen.add(id(p))
-                params.append(p)
-    return params
+get_all_params = spec.get_all_params
 
 
 def get_all_param_values(layer: Union[Layer, Sequence[Layer]], **tags: bool) -> List[np.ndarray]:

@@ -15,16 +15,6 @@ __all__ = ["DenseLayer", "NINLayer"]
 class DenseLayer(spec.DenseLayer, Layer):
     """Fully connected layer: ``nonlinearity(dot(flatten(x), W) + b)``.
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    num_units : int
-    W : array or initializer, shape ``(num_inputs, num_units)``
-    b : array, initializer or None, shape ``(num_units,)``
-    nonlinearity : callable or None (identity)
-    num_leading_axes : int
-        Axes kept as they are; the trailing axes are flattened into the dot product.
-
     Notes
     -----
     With ``n = num_leading_axes`` and ``K = prod(input_shape[n:])``::

@@ -14,16 +14,6 @@ __all__ = ["EmbeddingLayer"]
 class EmbeddingLayer(spec.EmbeddingLayer, Layer):
     """Lookup table: each integer of the input selects a row of ``W``.
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-        Layer producing integer indices (any shape).
-    input_size : int
-        Number of rows of ``W`` (vocabulary size).
-    output_size : int
-        Length of each embedding vector.
-    W : array or initializer, shape ``(input_size, output_size)``
-
     Notes
     -----
     ``out[i_1, ..., i_n, :] = W[x[i_1, ..., i_n], :]``. Like Theano's advanced indexing,

@@ -15,15 +15,6 @@ __all__ = ["LocallyConnected2DLayer"]
 class LocallyConnected2DLayer(spec.LocallyConnected2DLayer, Conv2DLayer):
     """2-D convolution without weight sharing: every output position has its own filters.
 
-    Parameters
-    ----------
-    incoming, num_filters, filter_size, untie_biases, W, b, nonlinearity, flip_filters
-        As :class:`Conv2DLayer`; stride must be 1 and pad ``'same'`` (odd filters).
-    channelwise : bool
-        If True, filter ``f`` only sees input channel ``f`` (``num_filters`` must equal the
-        number of input channels) and ``W`` is ``(F, kh, kw, H, W)``; otherwise ``W`` is
-        ``(F, C, kh, kw, H, W)``.
-
     Notes
     -----
     With ``xpad`` zero padded by ``k // 2`` and ``W'`` flipped over its filter axes when

@@ -34,14 +34,6 @@ def autocrop(inputs: List[np.ndarray], cropping: Optional[Sequence[Optional[str]
 class ConcatLayer(spec.ConcatLayer, MergeLayer):
     """Concatenate inputs along ``axis``, after cropping the other axes.
 
-    Parameters
-    ----------
-    incomings : list of Layer or tuple
-    axis : int
-        Concatenation axis (negative counts from the end).
-    cropping : None or sequence of None/'lower'/'center'/'upper'
-        The entry of ``axis`` is set to None (Lasagne indexes the unpadded list).
-
     Notes
     -----
     ``out = concatenate([crop(x_1), ..., crop(x_n)], axis)``.
@@ -58,13 +50,6 @@ concat = ConcatLayer
 
 class ElemwiseMergeLayer(spec.ElemwiseMergeLayer, MergeLayer):
     """Fold the inputs with a binary elementwise function, after cropping.
-
-    Parameters
-    ----------
-    incomings : list of Layer or tuple
-    merge_function : callable
-        Binary numpy function, e.g. ``np.multiply``, ``np.maximum``, ``np.minimum``, ``np.subtract``.
-    cropping : None or sequence of None/'lower'/'center'/'upper'
 
     Notes
     -----
@@ -86,12 +71,6 @@ class ElemwiseMergeLayer(spec.ElemwiseMergeLayer, MergeLayer):
 
 class ElemwiseSumLayer(spec.ElemwiseSumLayer, ElemwiseMergeLayer):
     """Weighted elementwise sum of the inputs, after cropping.
-
-    Parameters
-    ----------
-    incomings : list of Layer or tuple
-    coeffs : scalar or list of scalars (one per input)
-    cropping : None or sequence of None/'lower'/'center'/'upper'
 
     Notes
     -----

@@ -21,16 +21,6 @@ __all__ = ["DropoutLayer", "dropout", "dropout_channels", "spatial_dropout", "dr
 class DropoutLayer(spec.DropoutLayer, Layer):
     """Dropout: zeroes values with probability ``p``.
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    p : float
-        Probability of dropping a value, in [0, 1].
-    rescale : bool
-        In training mode, divide the kept values by ``1 - p``.
-    shared_axes : tuple of int
-        Axes sharing one mask value (negative axes count from the end).
-
     Notes
     -----
     Inference: ``out = x``. Training: ``out = x / (1 - p) * m`` (``x * m`` without
@@ -50,32 +40,12 @@ class DropoutLayer(spec.DropoutLayer, Layer):
 
 
 dropout = DropoutLayer
-
-
-def dropout_channels(incoming: Any, *args: Any, **kwargs: Any) -> DropoutLayer:
-    """A DropoutLayer dropping whole channels (shared over the spatial axes 2, 3, ...)."""
-    ndim = len(getattr(incoming, "output_shape", incoming))
-    kwargs["shared_axes"] = tuple(range(2, ndim))
-    return DropoutLayer(incoming, *args, **kwargs)
-
-
+dropout_channels, dropout_locations = spec.dropout_shortcuts(DropoutLayer)
 spatial_dropout = dropout_channels
-
-
-def dropout_locations(incoming: Any, *args: Any, **kwargs: Any) -> DropoutLayer:
-    """A DropoutLayer dropping whole locations (shared over the channel axis 1)."""
-    kwargs["shared_axes"] = (1,)
-    return DropoutLayer(incoming, *args, **kwargs)
 
 
 class GaussianNoiseLayer(spec.GaussianNoiseLayer, Layer):
     """Adds zero-mean Gaussian noise in training mode.
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    sigma : float
-        Standard deviation of the noise (>= 0).
 
     Notes
     -----

@@ -60,15 +60,6 @@ def _constant(value: Any, dtype: np.dtype) -> Any:
 class LocalResponseNormalization2DLayer(spec.LocalResponseNormalization2DLayer, Layer):
     """Cross-channel local response normalization of ``(batch, channels, rows, cols)`` input.
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-        4-dimensional input, channels on axis 1.
-    alpha, k, beta : float
-        See Notes (defaults 1e-4, 2, 0.75).
-    n : int
-        Number of neighbouring channels summed over; must be odd (default 5).
-
     Notes
     -----
     With ``h = n // 2`` and ``x_j = 0`` outside ``0 <= j < C``::
@@ -116,21 +107,6 @@ class LocalResponseNormalization2DLayer(spec.LocalResponseNormalization2DLayer, 
 class BatchNormLayer(spec.BatchNormLayer, Layer):
     """Batch normalization with stored statistics, inference mode.
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    axes : 'auto', int or tuple of int
-        Axes normalized over; 'auto' is ``(0,) + (2, 3, ...)`` (all but the channel axis).
-    epsilon : float
-        Added to the variance when statistics are computed in training; not used at
-        inference (default 1e-4).
-    alpha : float
-        Running-average coefficient of training (default 0.1); not used at inference.
-    beta, gamma : array, initializer or None
-        Shift and scale, shape = the input shape without ``axes``. None leaves it out.
-    mean, inv_std : array or initializer
-        Stored mean and inverse standard deviation, same shape.
-
     Notes
     -----
     Parameters broadcast over ``axes``; Lasagne's ``deterministic=True`` output::
@@ -174,15 +150,6 @@ class BatchNormLayer(spec.BatchNormLayer, Layer):
 
 class StandardizationLayer(spec.StandardizationLayer, Layer):
     """Normalize to zero mean and unit variance over ``axes``, statistics of the input itself.
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    axes : 'auto', 'spatial', 'features', int or tuple of int
-        'auto': axis 1 for 2-dimensional input, else all axes after the first two;
-        'spatial': all axes after the first two; 'features': all axes after the first.
-    epsilon : float
-        Added to the variance (default 1e-4).
 
     Notes
     -----

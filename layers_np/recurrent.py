@@ -21,12 +21,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import init, nonlinearities
-from ._record import RecordsArguments
-from .base import InputLayer, Layer, TwinError, get_all_layers, get_all_params
+from . import nonlinearities
+from .base import InputLayer, Layer, TwinError, get_all_layers
 from .dense import DenseLayer
-from .versions import check_semantics
-from .shapes import check_recurrent_input, check_recurrent_options, num_flat_inputs, recurrent_output_shape
+from .specs import recurrent as spec
 
 __all__ = ["CustomRecurrentLayer", "RecurrentLayer", "Gate", "LSTMLayer", "GRULayer"]
 
@@ -171,28 +169,8 @@ class _Subnet:
         return values[id(self.output)]
 
 
-class CustomRecurrentLayer(Layer):
+class CustomRecurrentLayer(spec.CustomRecurrentLayer, Layer):
     """Recurrent layer with arbitrary input-to-hidden and hidden-to-hidden sub-networks.
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-        Input of shape ``(batch, time, features...)``.
-    input_to_hidden, hidden_to_hidden : Layer
-        Twin networks, each with exactly one InputLayer: ``f_i`` applied to ``x_t`` and
-        ``f_h`` applied to ``h_{t-1}``; their output shapes must agree.
-    nonlinearity : callable or None
-    hid_init : array, initializer or Layer
-        ``(1,) + hidden shape`` parameter, or a layer giving ``(batch,) + hidden shape``.
-    backwards, learn_init, gradient_steps, grad_clipping, unroll_scan, precompute_input
-        As in Lasagne; ``gradient_steps``, ``grad_clipping`` and ``unroll_scan`` only matter
-        for training and are accepted for compatibility.
-    mask_input : Layer or None
-        ``(batch, time)`` mask.
-    only_return_final : bool
-    semantics : {'master', '0.1'}, keyword-only
-        The Lasagne release whose arithmetic to reproduce (``layers_np.versions``): under
-        '0.1' a masked step blends ``new * m + old * (1 - m)`` instead of selecting.
 
     Notes
     -----
@@ -200,66 +178,12 @@ class CustomRecurrentLayer(Layer):
     on the input reshaped to ``(time * batch, features...)``.
     """
 
-    def __init__(self, incoming: Any, input_to_hidden: Layer, hidden_to_hidden: Layer,
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, hid_init: Any = init.Constant(0.),
-                 backwards: bool = False, learn_init: bool = False, gradient_steps: int = -1, grad_clipping: Any = 0,
-                 unroll_scan: bool = False, precompute_input: bool = True, mask_input: Optional[Layer] = None,
-                 only_return_final: bool = False, *, semantics: str = "master", **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
+    side_defaults = {**Layer.side_defaults, "DenseLayer": DenseLayer, "InputLayer": InputLayer}
+
+    def subnetworks_ready(self) -> None:
         label = self._label()
-        self.semantics = check_semantics(label, semantics)
-        try:
-            check_recurrent_input(label, self.input_shape)
-            check_recurrent_options(label, self.input_shape, unroll_scan, gradient_steps)
-        except ValueError as exc:
-            raise TwinError(str(exc)) from None
-        for what, sub in (("input_to_hidden", input_to_hidden), ("hidden_to_hidden", hidden_to_hidden)):
-            if not isinstance(sub, Layer):
-                raise TwinError(f"{label}: {what} must be a twin Layer, got {type(sub).__name__}")
-        self._i2h = _Subnet(input_to_hidden, label, "input_to_hidden")
-        self._h2h = _Subnet(hidden_to_hidden, label, "hidden_to_hidden")
-        i2h, h2h = input_to_hidden.output_shape, hidden_to_hidden.output_shape
-        h2h_in = self._h2h.input_layer.output_shape
-        input_shape = self.input_shape
-        if (precompute_input and i2h[0] is not None and input_shape[0] is not None and input_shape[1] is not None
-                and i2h[0] != input_shape[0] * input_shape[1]):
-            raise TwinError(f"{label}: When precompute_input == True, input_to_hidden.output_shape[0] must equal "
-                            f"batch_size*sequence_length or be None, got {i2h[0]}")
-        if not precompute_input and i2h[0] is not None and h2h[0] is not None and i2h[0] != h2h[0]:
-            raise TwinError(f"{label}: When precompute_input == False, input_to_hidden.output_shape[0] must equal "
-                            f"hidden_to_hidden.output_shape[0] but got {i2h[0]} and {h2h[0]}")
-        if not all(a is None or b is None or a == b for a, b in zip(i2h[1:], h2h[1:])):
-            raise TwinError(f"{label}: The output shape for input_to_hidden and hidden_to_hidden must be equal "
-                            f"after the first dimension, got {i2h} and {h2h}")
-        if not all(a is None or b is None or a == b for a, b in zip(i2h[1:], h2h_in[1:])):
-            raise TwinError(f"{label}: The output shape for input_to_hidden must be equal to the input shape of "
-                            f"hidden_to_hidden after the first dimension, got {i2h} and {h2h_in}")
-        self.input_to_hidden = input_to_hidden
-        self.hidden_to_hidden = hidden_to_hidden
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        self.learn_init = learn_init
-        self.backwards = backwards
-        self.gradient_steps = gradient_steps
-        self.grad_clipping = grad_clipping
-        self.unroll_scan = unroll_scan
-        self.precompute_input = precompute_input
-        self.only_return_final = only_return_final
-        if isinstance(hid_init, Layer):
-            self.hid_init = hid_init
-        else:
-            self.hid_init = self.add_param(hid_init, (1,) + tuple(h2h[1:]), name="hid_init",
-                                           trainable=learn_init, regularizable=False)
-        self.mask_input = mask_input
-        self.extra_input_layers = [mask_input, hid_init if isinstance(hid_init, Layer) else None]
-
-    def get_params(self, unwrap_shared: bool = True, **tags: bool) -> List[Any]:
-        params = super().get_params(**tags)
-        params += get_all_params(self.input_to_hidden, **tags)
-        params += get_all_params(self.hidden_to_hidden, **tags)
-        return params
-
-    def get_output_shape_for(self, input_shape):
-        return recurrent_output_shape(input_shape, self.hidden_to_hidden.output_shape[1:], self.only_return_final)
+        self._i2h = _Subnet(self.input_to_hidden, label, "input_to_hidden")
+        self._h2h = _Subnet(self.hidden_to_hidden, label, "hidden_to_hidden")
 
     def _project_inputs(self, x: np.ndarray) -> np.ndarray:
         """``f_i`` for all steps: (time, batch, ...) -> (time, batch, hidden...)."""
@@ -296,52 +220,14 @@ class CustomRecurrentLayer(Layer):
         return _finish(outputs, order, self.only_return_final, label, hid)
 
 
-class RecurrentLayer(CustomRecurrentLayer):
+class RecurrentLayer(spec.RecurrentLayer, CustomRecurrentLayer):
     """Dense ("vanilla") recurrent layer.
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    num_units : int
-    W_in_to_hid : array or initializer, shape ``(num_inputs, num_units)``
-    W_hid_to_hid : array or initializer, shape ``(num_units, num_units)``
-    b : array, initializer or None, shape ``(num_units,)``
-    nonlinearity, hid_init, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
-    precompute_input, mask_input, only_return_final, semantics
-        As in :class:`CustomRecurrentLayer`.
 
     Notes
     -----
     ``h_t = sigma(h_{t-1} W_hh + (x_t W_xh + b))``, the bracket computed for all steps in one
     GEMM. Parameters are ordered as Lasagne's: hid_init, W_in_to_hid, b, W_hid_to_hid.
     """
-
-    def __init__(self, incoming: Any, num_units: int, W_in_to_hid: Any = init.Uniform(), W_hid_to_hid: Any = init.Uniform(),
-                 b: Any = init.Constant(0.), nonlinearity: Optional[Callable] = nonlinearities.rectify,
-                 hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
-                 gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
-                 precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 *, semantics: str = "master", **kwargs: Any) -> None:
-        input_shape = incoming if isinstance(incoming, tuple) else incoming.output_shape
-        if len(input_shape) < 3:
-            raise TwinError(f"RecurrentLayer: expected an input of shape (batch, time, features...), got {input_shape}")
-        if not isinstance(num_units, (int, np.integer)) or isinstance(num_units, bool) or num_units <= 0:
-            raise TwinError(f"RecurrentLayer: num_units must be a positive integer, got {num_units!r}")
-        name = kwargs.get("name")
-        basename = name + "." if name is not None else ""
-        layer_kwargs = {k: v for k, v in kwargs.items() if k != "name"}
-        in_to_hid = DenseLayer(InputLayer((None,) + tuple(input_shape[2:])), num_units, W=W_in_to_hid, b=b,
-                               nonlinearity=None, name=basename + "input_to_hidden", **layer_kwargs)
-        hid_to_hid = DenseLayer(InputLayer((None, num_units)), num_units, W=W_hid_to_hid, b=None,
-                                nonlinearity=None, name=basename + "hidden_to_hidden", **layer_kwargs)
-        self.W_in_to_hid = in_to_hid.W
-        self.W_hid_to_hid = hid_to_hid.W
-        self.b = in_to_hid.b
-        self.num_units = num_units
-        super().__init__(incoming, in_to_hid, hid_to_hid, nonlinearity=nonlinearity, hid_init=hid_init,
-                         backwards=backwards, learn_init=learn_init, gradient_steps=gradient_steps,
-                         grad_clipping=grad_clipping, unroll_scan=unroll_scan, precompute_input=precompute_input,
-                         mask_input=mask_input, only_return_final=only_return_final, semantics=semantics, **kwargs)
 
     def _project_inputs(self, x: np.ndarray) -> np.ndarray:
         steps, batch = x.shape[:2]
@@ -356,68 +242,17 @@ class RecurrentLayer(CustomRecurrentLayer):
         return h @ self.W_hid_to_hid.value
 
 
-class Gate(RecordsArguments):
-    """Parameters of one gate of an LSTM or GRU layer (Lasagne's ``Gate``).
+class Gate(spec.Gate):
+    """Lasagne's ``Gate`` with the twin's functions (see :class:`layers_np.specs.recurrent.Gate`)."""
 
-    Parameters
-    ----------
-    W_in : array or initializer, shape ``(num_inputs, num_units)``
-    W_hid : array or initializer, shape ``(num_units, num_units)``
-    W_cell : array, initializer or None, shape ``(num_units,)``
-        Peephole weights (LSTM only; not stored when None).
-    b : array or initializer, shape ``(num_units,)``
-    nonlinearity : callable or None (identity)
-
-    Notes
-    -----
-    The gate computes ``nonlinearity(x_t W_in + h_{t-1} W_hid (+ w_cell * c) + b)``.
-    """
-
-    def __init__(self, W_in: Any = init.Normal(0.1), W_hid: Any = init.Normal(0.1), W_cell: Any = init.Normal(0.1),
-                 b: Any = init.Constant(0.), nonlinearity: Optional[Callable] = nonlinearities.sigmoid) -> None:
-        self.W_in = W_in
-        self.W_hid = W_hid
-        if W_cell is not None:
-            self.W_cell = W_cell
-        self.b = b
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
+    side_defaults = Layer.side_defaults
 
 
-class _Gated(Layer):
-    """Shared logic of the LSTM and GRU twins: gate parameters, stacking, checks."""
+class _Gated(spec.GatedLayer, Layer):
+    """Shared forward logic of the LSTM and GRU twins: stacked gate parameters."""
 
-    _gate_order: Tuple[str, ...] = ()
-
-    def _setup(self, num_units: Any, backwards: bool, learn_init: bool, gradient_steps: int, grad_clipping: Any,
-               unroll_scan: bool, precompute_input: bool, only_return_final: bool) -> int:
-        label = self._label()
-        if not isinstance(num_units, (int, np.integer)) or isinstance(num_units, bool) or num_units <= 0:
-            raise TwinError(f"{label}: num_units must be a positive integer, got {num_units!r}")
-        try:
-            check_recurrent_input(label, self.input_shape)
-            check_recurrent_options(label, self.input_shape, unroll_scan, gradient_steps)
-            num_inputs = num_flat_inputs(label, self.input_shape)
-        except ValueError as exc:
-            raise TwinError(str(exc)) from None
-        self.num_units = int(num_units)
-        self.learn_init = learn_init
-        self.backwards = backwards
-        self.gradient_steps = gradient_steps
-        self.grad_clipping = grad_clipping
-        self.unroll_scan = unroll_scan
-        self.precompute_input = precompute_input
-        self.only_return_final = only_return_final
-        self._stack_cache: Tuple[Any, ...] = ((), None)
-        return num_inputs
-
-    def _add_gate_params(self, gate: Any, gate_name: str, num_inputs: int) -> tuple:
-        if not hasattr(gate, "W_in") or not hasattr(gate, "W_hid"):
-            raise TwinError(f"{self._label()}: {gate_name} must be a Gate, got {type(gate).__name__}")
-        n = self.num_units
-        return (self.add_param(gate.W_in, (num_inputs, n), name=f"W_in_to_{gate_name}"),
-                self.add_param(gate.W_hid, (n, n), name=f"W_hid_to_{gate_name}"),
-                self.add_param(gate.b, (n,), name=f"b_{gate_name}", regularizable=False),
-                nonlinearities.identity if gate.nonlinearity is None else gate.nonlinearity)
+    side_defaults = {**Layer.side_defaults, "Gate": Gate}
+    _stack_cache: Tuple[Any, ...] = ((), None)  # (ids of the stacked arrays, stacked arrays, arrays)
 
     def _stacked(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(W_in, W_hid, b) of all gates side by side in Lasagne's stacking order (cached)."""
@@ -432,9 +267,6 @@ class _Gated(Layer):
             self._stack_cache = (key, stacked, arrays)  # keep the arrays alive so ids stay unique
         return self._stack_cache[1]
 
-    def get_output_shape_for(self, input_shape):
-        return recurrent_output_shape(input_shape, (self.num_units,), self.only_return_final)
-
     def _projected(self, input: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """(x W_in + b for all steps as (time, batch, k*units), W_hid stacked)."""
         if input.ndim != len(self.input_shape) or input.shape[2:] != tuple(self.input_shape[2:]):
@@ -447,28 +279,8 @@ class _Gated(Layer):
         return (x @ W_in).reshape(steps, batch, W_in.shape[1]) + b, W_hid
 
 
-class LSTMLayer(_Gated):
+class LSTMLayer(spec.LSTMLayer, _Gated):
     """Long short-term memory layer with optional peepholes (Lasagne's ``LSTMLayer``).
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-        ``(batch, time, features...)``; trailing feature axes are flattened.
-    num_units : int
-    ingate, forgetgate, cell, outgate : Gate
-        Their parameters become ``W_in_to_<gate>``, ``W_hid_to_<gate>``, ``b_<gate>`` (in this
-        order, gate by gate), then the peepholes ``W_cell_to_ingate``, ``W_cell_to_forgetgate``,
-        ``W_cell_to_outgate`` when ``peepholes``, then ``cell_init`` and ``hid_init``.
-    nonlinearity : callable or None
-        Applied to the cell before the output gate.
-    cell_init, hid_init : array, initializer or Layer
-    backwards, learn_init, peepholes, gradient_steps, grad_clipping, unroll_scan,
-    precompute_input, mask_input, only_return_final
-        As in Lasagne.
-    semantics : {'master', '0.1'}, keyword-only
-        The Lasagne release whose arithmetic to reproduce (``layers_np.versions``), the one
-        extension of Lasagne's signature. '0.1': ``o_t = s_o(g_o) + w_co * c_t`` (the peephole
-        added after the nonlinearity) and masked steps blend ``new * m + old * (1 - m)``.
 
     Notes
     -----
@@ -481,51 +293,6 @@ class LSTMLayer(_Gated):
         o_t = s_o(g_o + w_co * c_t)          # the output peephole sees the new cell
         h_t = o_t * s_h(c_t)
     """
-
-    _gate_order = ("ingate", "forgetgate", "cell", "outgate")
-
-    def __init__(self, incoming: Any, num_units: int, ingate: Gate = Gate(), forgetgate: Gate = Gate(),
-                 cell: Gate = Gate(W_cell=None, nonlinearity=nonlinearities.tanh), outgate: Gate = Gate(),
-                 nonlinearity: Optional[Callable] = nonlinearities.tanh, cell_init: Any = init.Constant(0.),
-                 hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
-                 peepholes: bool = True, gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
-                 precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 *, semantics: str = "master", **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.semantics = check_semantics(self._label(), semantics)
-        num_inputs = self._setup(num_units, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
-                                 precompute_input, only_return_final)
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        self.peepholes = peepholes
-        n = self.num_units
-        (self.W_in_to_ingate, self.W_hid_to_ingate, self.b_ingate,
-         self.nonlinearity_ingate) = self._add_gate_params(ingate, "ingate", num_inputs)
-        (self.W_in_to_forgetgate, self.W_hid_to_forgetgate, self.b_forgetgate,
-         self.nonlinearity_forgetgate) = self._add_gate_params(forgetgate, "forgetgate", num_inputs)
-        (self.W_in_to_cell, self.W_hid_to_cell, self.b_cell,
-         self.nonlinearity_cell) = self._add_gate_params(cell, "cell", num_inputs)
-        (self.W_in_to_outgate, self.W_hid_to_outgate, self.b_outgate,
-         self.nonlinearity_outgate) = self._add_gate_params(outgate, "outgate", num_inputs)
-        if peepholes:
-            for gate, gname in ((ingate, "ingate"), (forgetgate, "forgetgate"), (outgate, "outgate")):
-                if not hasattr(gate, "W_cell"):
-                    raise TwinError(f"{self._label()}: peepholes=True needs W_cell in the {gname} Gate, got W_cell=None")
-            self.W_cell_to_ingate = self.add_param(ingate.W_cell, (n,), name="W_cell_to_ingate")
-            self.W_cell_to_forgetgate = self.add_param(forgetgate.W_cell, (n,), name="W_cell_to_forgetgate")
-            self.W_cell_to_outgate = self.add_param(outgate.W_cell, (n,), name="W_cell_to_outgate")
-        if isinstance(cell_init, Layer):
-            self.cell_init = cell_init
-        else:
-            self.cell_init = self.add_param(cell_init, (1, n), name="cell_init", trainable=learn_init,
-                                            regularizable=False)
-        if isinstance(hid_init, Layer):
-            self.hid_init = hid_init
-        else:
-            self.hid_init = self.add_param(hid_init, (1, n), name="hid_init", trainable=learn_init,
-                                           regularizable=False)
-        self.mask_input = mask_input
-        self.extra_input_layers = [mask_input, hid_init if isinstance(hid_init, Layer) else None,
-                                   cell_init if isinstance(cell_init, Layer) else None]
 
     def get_output_for(self, input: np.ndarray, extra_inputs: Optional[Sequence[Any]] = None, **kwargs: Any) -> np.ndarray:
         label = self._label()
@@ -579,24 +346,8 @@ class LSTMLayer(_Gated):
         return _finish(outputs, order, self.only_return_final, label, hid)
 
 
-class GRULayer(_Gated):
+class GRULayer(spec.GRULayer, _Gated):
     """Gated recurrent unit layer (Lasagne's ``GRULayer``).
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-        ``(batch, time, features...)``; trailing feature axes are flattened.
-    num_units : int
-    resetgate, updategate, hidden_update : Gate
-        Parameters are added update gate first, then reset gate, then hidden update (Lasagne's
-        order), each as ``W_in_to_<gate>``, ``W_hid_to_<gate>``, ``b_<gate>``; then ``hid_init``.
-    hid_init : array, initializer or Layer
-    backwards, learn_init, gradient_steps, grad_clipping, unroll_scan, precompute_input,
-    mask_input, only_return_final
-        As in Lasagne.
-    semantics : {'master', '0.1'}, keyword-only
-        The Lasagne release whose arithmetic to reproduce (``layers_np.versions``): under
-        '0.1' a masked step blends ``new * m + old * (1 - m)`` instead of selecting.
 
     Notes
     -----
@@ -607,33 +358,6 @@ class GRULayer(_Gated):
         c_t = s_c(a_c + r_t * g_c)           # reset applied after the recurrent product
         h_t = (1 - u_t) * h_{t-1} + u_t * c_t
     """
-
-    _gate_order = ("resetgate", "updategate", "hidden_update")
-
-    def __init__(self, incoming: Any, num_units: int, resetgate: Gate = Gate(W_cell=None),
-                 updategate: Gate = Gate(W_cell=None),
-                 hidden_update: Gate = Gate(W_cell=None, nonlinearity=nonlinearities.tanh),
-                 hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
-                 gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
-                 precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 *, semantics: str = "master", **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.semantics = check_semantics(self._label(), semantics)
-        num_inputs = self._setup(num_units, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
-                                 precompute_input, only_return_final)
-        (self.W_in_to_updategate, self.W_hid_to_updategate, self.b_updategate,
-         self.nonlinearity_updategate) = self._add_gate_params(updategate, "updategate", num_inputs)
-        (self.W_in_to_resetgate, self.W_hid_to_resetgate, self.b_resetgate,
-         self.nonlinearity_resetgate) = self._add_gate_params(resetgate, "resetgate", num_inputs)
-        (self.W_in_to_hidden_update, self.W_hid_to_hidden_update, self.b_hidden_update,
-         self.nonlinearity_hid) = self._add_gate_params(hidden_update, "hidden_update", num_inputs)
-        if isinstance(hid_init, Layer):
-            self.hid_init = hid_init
-        else:
-            self.hid_init = self.add_param(hid_init, (1, self.num_units), name="hid_init", trainable=learn_init,
-                                           regularizable=False)
-        self.mask_input = mask_input
-        self.extra_input_layers = [mask_input, hid_init if isinstance(hid_init, Layer) else None]
 
     def get_output_for(self, input: np.ndarray, extra_inputs: Optional[Sequence[Any]] = None, **kwargs: Any) -> np.ndarray:
         label = self._label()

@@ -25,13 +25,6 @@ def _as_twin_error(exc: ValueError) -> TwinError:
 class FlattenLayer(spec.FlattenLayer, Layer):
     """Flatten the trailing axes: the output has ``outdim`` dimensions.
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-        The layer feeding into this layer, or the expected input shape.
-    outdim : int
-        Number of output dimensions, ``1 <= outdim <= ndim`` (default 2).
-
     Notes
     -----
     ``out.shape = in.shape[:outdim-1] + (prod(in.shape[outdim-1:]),)``, elements taken in
@@ -52,13 +45,6 @@ flatten = FlattenLayer
 
 class ReshapeLayer(spec.ReshapeLayer, Layer):
     """Reshape to a specification of sizes, input-dimension references and one ``-1``.
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    shape : tuple
-        Each element a positive int, ``[i]`` (the size of input dimension ``i``) or ``-1``
-        (inferred so the total size matches; at most once).
 
     Notes
     -----
@@ -92,13 +78,6 @@ reshape = ReshapeLayer
 class DimshuffleLayer(spec.DimshuffleLayer, Layer):
     """Permute the axes and insert broadcastable ones (Theano's ``dimshuffle``).
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    pattern : tuple
-        Input dimension indices (each at most once) and ``'x'`` for new axes of size 1.
-        An input dimension left out must have size 1; it is dropped.
-
     Notes
     -----
     ``out.shape[j] = in.shape[pattern[j]]`` (1 where ``pattern[j] == 'x'``) and
@@ -127,17 +106,6 @@ dimshuffle = DimshuffleLayer
 class PadLayer(spec.PadLayer, Layer):
     """Pad every axis after the first ``batch_ndim`` with the constant ``val``.
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    width : int, sequence of int or sequence of (before, after) pairs
-        An int pads every non-batch axis on both sides; a sequence gives the width per
-        axis, starting at axis ``batch_ndim`` (a shorter sequence leaves the last axes alone).
-    val : float
-        Padding value (default 0).
-    batch_ndim : int
-        Number of leading axes never padded (default 2).
-
     Notes
     -----
     ``out = full(padded_shape, val); out[..., l_k : l_k + n_k, ...] = x`` with
@@ -163,15 +131,6 @@ pad = PadLayer
 
 class SliceLayer(spec.SliceLayer, Layer):
     """Select an index or a slice along one axis.
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    indices : int or slice
-        An int selects one element and drops the axis; a slice keeps the axis.
-        Negative indices and steps count from the end, as in Python.
-    axis : int
-        The axis to slice (default -1).
 
     Notes
     -----

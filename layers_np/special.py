@@ -44,12 +44,6 @@ class _ZeroProbe(np.ndarray):
 class NonlinearityLayer(spec.NonlinearityLayer, Layer):
     """A layer that applies a nonlinearity elementwise.
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    nonlinearity : callable or None
-        ``None`` means identity.
-
     Notes
     -----
     ``out = f(x)``.
@@ -61,15 +55,6 @@ class NonlinearityLayer(spec.NonlinearityLayer, Layer):
 
 class BiasLayer(spec.BiasLayer, Layer):
     """Adds a (trainable) bias shared over some axes.
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    b : array, initializer or None
-        Shape: the input shape without the shared axes. ``None``: the layer is the identity.
-    shared_axes : 'auto', int or tuple of int
-        ``'auto'`` shares over every axis but the second. As in Lasagne, a negative or
-        out-of-range axis shares nothing.
 
     Notes
     -----
@@ -85,14 +70,6 @@ class BiasLayer(spec.BiasLayer, Layer):
 class ScaleLayer(spec.ScaleLayer, Layer):
     """Multiplies the input by (trainable) scales shared over some axes.
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    scales : array or initializer
-        Shape: the input shape without the shared axes.
-    shared_axes : 'auto', int or tuple of int
-        As for :class:`BiasLayer`.
-
     Notes
     -----
     ``out = x * scales[broadcast over shared_axes]``.
@@ -104,16 +81,6 @@ class ScaleLayer(spec.ScaleLayer, Layer):
 
 class ExpressionLayer(spec.ExpressionLayer, Layer):
     """Applies a numpy function to its input.
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    function : callable
-        ``function(array) -> array``, the numpy twin of the Theano expression.
-    output_shape : None, 'auto', tuple or callable
-        ``None``: same as the input; a tuple: fixed; a callable: ``output_shape(input_shape)``;
-        ``'auto'``: the shape of ``function`` applied to zeros (free axes as 0, and any 0 in
-        the result reported as None, as Lasagne does).
 
     Notes
     -----
@@ -133,14 +100,6 @@ class ExpressionLayer(spec.ExpressionLayer, Layer):
 class ParametricRectifierLayer(spec.ParametricRectifierLayer, Layer):
     """Parametric rectifier (PReLU) with learned slopes shared over some axes.
 
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    alpha : array or initializer
-        Slopes; shape: the input shape without the shared axes.
-    shared_axes : 'auto', 'all', int or tuple of int
-        ``'all'`` gives a scalar (shape ``()``) alpha.
-
     Notes
     -----
     Theano's ``relu(x, alpha)``::
@@ -157,14 +116,6 @@ class ParametricRectifierLayer(spec.ParametricRectifierLayer, Layer):
 
 class RandomizedRectifierLayer(spec.RandomizedRectifierLayer, Layer):
     """Randomized leaky rectifier (RReLU).
-
-    Parameters
-    ----------
-    incoming : Layer or tuple
-    lower, upper : float
-        Bounds of the random slope; ``lower <= upper``.
-    shared_axes : 'auto', 'all', int or tuple of int
-        Axes sharing one random slope in training mode.
 
     Notes
     -----
@@ -190,13 +141,9 @@ class RandomizedRectifierLayer(spec.RandomizedRectifierLayer, Layer):
 
 def prelu(layer: Layer, **kwargs: Any) -> ParametricRectifierLayer:
     """Set ``layer``'s nonlinearity to identity and stack a ParametricRectifierLayer on it."""
-    if getattr(layer, "nonlinearity", None) is not None:
-        layer.nonlinearity = nonlinearities.identity
-    return ParametricRectifierLayer(layer, **kwargs)
+    return ParametricRectifierLayer(spec.with_identity(layer), **kwargs)
 
 
 def rrelu(layer: Layer, **kwargs: Any) -> RandomizedRectifierLayer:
     """Set ``layer``'s nonlinearity to identity and stack a RandomizedRectifierLayer on it."""
-    if getattr(layer, "nonlinearity", None) is not None:
-        layer.nonlinearity = nonlinearities.identity
-    return RandomizedRectifierLayer(layer, **kwargs)
+    return RandomizedRectifierLayer(spec.with_identity(layer), **kwargs)

@@ -5,7 +5,7 @@ inference semantics (``deterministic=True``) by default.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -31,6 +31,7 @@ class Layer(spec.Layer):
     """
 
     side_defaults = {name: getattr(nonlinearities, name) for name in ("rectify", "tanh", "sigmoid", "identity")}
+    side_name = "Theano"
 
     def is_symbolic(self, value: Any) -> bool:
         return isinstance(value, T.Variable)
@@ -102,15 +103,7 @@ def get_output(layer_or_layers: Any, inputs: Any = None, deterministic: bool = T
     return result if many else result[0]
 
 
-def get_all_params(layer: Any, unwrap_shared: bool = True, **tags: bool) -> List[Any]:
-    params: List[Any] = []
-    seen: Set[int] = set()
-    for l in get_all_layers(layer):
-        for p in l.get_params(**tags):
-            if id(p) not in seen:
-                seen.add(id(p))
-                params.append(p)
-    return params
+get_all_params = spec.get_all_params
 
 
 def get_all_param_values(layer: Any, **tags: bool) -> List[np.ndarray]:

@@ -6,7 +6,6 @@ this project, where both layers are the identity.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from layers_np.shapes.special import dropout_shared_axes
 
@@ -37,20 +36,8 @@ class DropoutLayer(spec.DropoutLayer, Layer):
 
 
 dropout = DropoutLayer
-
-
-def dropout_channels(incoming: Any, *args: Any, **kwargs: Any) -> DropoutLayer:
-    ndim = len(getattr(incoming, "output_shape", incoming))
-    kwargs["shared_axes"] = tuple(range(2, ndim))
-    return DropoutLayer(incoming, *args, **kwargs)
-
-
+dropout_channels, dropout_locations = spec.dropout_shortcuts(DropoutLayer)
 spatial_dropout = dropout_channels
-
-
-def dropout_locations(incoming: Any, *args: Any, **kwargs: Any) -> DropoutLayer:
-    kwargs["shared_axes"] = (1,)
-    return DropoutLayer(incoming, *args, **kwargs)
 
 
 class GaussianNoiseLayer(spec.GaussianNoiseLayer, Layer):

@@ -10,15 +10,10 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional
 
 
-from layers_np import init
-from layers_np._record import RecordsArguments
-from layers_np.versions import check_semantics
-from layers_np.shapes import (check_recurrent_input, check_recurrent_options, num_flat_inputs,
-                              recurrent_output_shape)
+from layers_np.specs import recurrent as spec
 
-from . import nonlinearities
 from .backend import T, pytensor, scan
-from .base import InputLayer, Layer, get_all_layers, get_all_params, get_output
+from .base import InputLayer, Layer, get_all_params, get_output
 from .dense import DenseLayer
 
 __all__ = ["CustomRecurrentLayer", "RecurrentLayer", "Gate", "LSTMLayer", "GRULayer", "unroll_scan"]
@@ -74,70 +69,14 @@ def _repeat_init(param: Any, num_batch: Any) -> Any:
     return T.dot(T.ones((num_batch, 1)), param.dimshuffle(dot_dims))
 
 
-class CustomRecurrentLayer(Layer):
-    def __init__(self, incoming: Any, input_to_hidden: Layer, hidden_to_hidden: Layer,
-                 nonlinearity: Optional[Callable] = nonlinearities.rectify, hid_init: Any = init.Constant(0.),
-                 backwards: bool = False, learn_init: bool = False, gradient_steps: int = -1, grad_clipping: Any = 0,
-                 unroll_scan: bool = False, precompute_input: bool = True, mask_input: Optional[Layer] = None,
-                 only_return_final: bool = False, *, semantics: str = "master", **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.semantics = check_semantics(type(self).__name__, semantics)
+class CustomRecurrentLayer(spec.CustomRecurrentLayer, Layer):
+    side_defaults = {**Layer.side_defaults, "DenseLayer": DenseLayer, "InputLayer": InputLayer}
+
+    def subnetworks_ready(self) -> None:
         record = self.__dict__.get("_init_args")
-        if record is not None and record.get("input_to_hidden") is input_to_hidden:
-            record["input_to_hidden"] = _SubNetwork(input_to_hidden)
-            record["hidden_to_hidden"] = _SubNetwork(hidden_to_hidden)
-        name = type(self).__name__
-        check_recurrent_input(name, self.input_shape)
-        for label, sub in (("input_to_hidden", input_to_hidden), ("hidden_to_hidden", hidden_to_hidden)):
-            n_in = [l for l in get_all_layers(sub) if isinstance(l, InputLayer)]
-            if len(n_in) != 1:
-                raise ValueError(f"`{label}` must have exactly one InputLayer, but it has {len(n_in)}")
-        h2h_in = [l for l in get_all_layers(hidden_to_hidden) if isinstance(l, InputLayer)][0]
-        self.input_to_hidden = input_to_hidden
-        self.hidden_to_hidden = hidden_to_hidden
-        self.learn_init = learn_init
-        self.backwards = backwards
-        self.gradient_steps = gradient_steps
-        self.grad_clipping = grad_clipping
-        self.unroll_scan = unroll_scan
-        self.precompute_input = precompute_input
-        self.only_return_final = only_return_final
-        input_shape = self.input_shape
-        check_recurrent_options(name, input_shape, unroll_scan, gradient_steps)
-        i2h, h2h = input_to_hidden.output_shape, hidden_to_hidden.output_shape
-        if (precompute_input and i2h[0] is not None and input_shape[0] is not None and input_shape[1] is not None
-                and i2h[0] != input_shape[0] * input_shape[1]):
-            raise ValueError("When precompute_input == True, input_to_hidden.output_shape[0] must equal "
-                             "incoming.output_shape[0]*incoming.output_shape[1] (i.e. batch_size*sequence_length) "
-                             f"or be None but input_to_hidden.output_shape[0] = {i2h[0]}")
-        if not precompute_input and i2h[0] is not None and h2h[0] is not None and i2h[0] != h2h[0]:
-            raise ValueError("When precompute_input == False, input_to_hidden.output_shape[0] must equal "
-                             f"hidden_to_hidden.output_shape[0] but got {i2h[0]} and {h2h[0]}")
-        if not all(a is None or b is None or a == b for a, b in zip(i2h[1:], h2h[1:])):
-            raise ValueError("The output shape for input_to_hidden and hidden_to_hidden must be equal after the "
-                             f"first dimension, but input_to_hidden.output_shape={i2h} and "
-                             f"hidden_to_hidden.output_shape={h2h}")
-        if not all(a is None or b is None or a == b for a, b in zip(i2h[1:], h2h_in.output_shape[1:])):
-            raise ValueError("The output shape for input_to_hidden must be equal to the input shape of "
-                             f"hidden_to_hidden after the first dimension, but input_to_hidden.output_shape={i2h} "
-                             f"and hidden_to_hidden.input_shape={h2h_in.output_shape}")
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        if isinstance(hid_init, Layer):
-            self.hid_init = hid_init
-        else:
-            self.hid_init = self.add_param(hid_init, (1,) + tuple(h2h[1:]), name="hid_init",
-                                           trainable=learn_init, regularizable=False)
-        self.mask_input = mask_input
-        self.extra_input_layers = [mask_input, hid_init if isinstance(hid_init, Layer) else None]
-
-    def get_params(self, unwrap_shared: bool = True, **tags: bool) -> List[Any]:
-        params = super().get_params(**tags)
-        params += get_all_params(self.input_to_hidden, **tags)
-        params += get_all_params(self.hidden_to_hidden, **tags)
-        return params
-
-    def get_output_shape_for(self, input_shape):
-        return recurrent_output_shape(input_shape, self.hidden_to_hidden.output_shape[1:], self.only_return_final)
+        if record is not None and record.get("input_to_hidden") is self.input_to_hidden:
+            record["input_to_hidden"] = _SubNetwork(self.input_to_hidden)
+            record["hidden_to_hidden"] = _SubNetwork(self.hidden_to_hidden)
 
     def twin_kwargs(self, kwargs: Dict[str, Any], convert: Callable[[Any], Any]) -> Dict[str, Any]:
         from .convert import to_numpy
@@ -195,33 +134,7 @@ class CustomRecurrentLayer(Layer):
         return hid_out
 
 
-class RecurrentLayer(CustomRecurrentLayer):
-    def __init__(self, incoming: Any, num_units: int, W_in_to_hid: Any = init.Uniform(), W_hid_to_hid: Any = init.Uniform(),
-                 b: Any = init.Constant(0.), nonlinearity: Optional[Callable] = nonlinearities.rectify,
-                 hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
-                 gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
-                 precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 *, semantics: str = "master", **kwargs: Any) -> None:
-        input_shape = incoming if isinstance(incoming, tuple) else incoming.output_shape
-        check_recurrent_input(type(self).__name__, input_shape)
-        if "name" in kwargs and kwargs["name"] is not None:
-            basename = kwargs["name"] + "."
-        else:
-            basename = ""
-        layer_kwargs = {k: v for k, v in kwargs.items() if k != "name"}
-        in_to_hid = DenseLayer(InputLayer((None,) + tuple(input_shape[2:])), num_units, W=W_in_to_hid, b=b,
-                               nonlinearity=None, name=basename + "input_to_hidden", **layer_kwargs)
-        hid_to_hid = DenseLayer(InputLayer((None, num_units)), num_units, W=W_hid_to_hid, b=None,
-                                nonlinearity=None, name=basename + "hidden_to_hidden", **layer_kwargs)
-        self.W_in_to_hid = in_to_hid.W
-        self.W_hid_to_hid = hid_to_hid.W
-        self.b = in_to_hid.b
-        self.num_units = num_units
-        super().__init__(incoming, in_to_hid, hid_to_hid, nonlinearity=nonlinearity, hid_init=hid_init,
-                         backwards=backwards, learn_init=learn_init, gradient_steps=gradient_steps,
-                         grad_clipping=grad_clipping, unroll_scan=unroll_scan, precompute_input=precompute_input,
-                         mask_input=mask_input, only_return_final=only_return_final, semantics=semantics,
-                         **kwargs)
+class RecurrentLayer(spec.RecurrentLayer, CustomRecurrentLayer):
 
     def twin_kwargs(self, kwargs: Dict[str, Any], convert: Callable[[Any], Any]) -> Dict[str, Any]:
         kwargs["W_in_to_hid"] = self.W_in_to_hid.get_value()
@@ -230,17 +143,10 @@ class RecurrentLayer(CustomRecurrentLayer):
         return kwargs
 
 
-class Gate(RecordsArguments):
-    """Parameters of one gate (Lasagne's ``Gate``): input and hidden weights, peephole, bias, nonlinearity."""
+class Gate(spec.Gate):
+    """Lasagne's ``Gate`` with the Theano side's functions (see :class:`layers_np.specs.recurrent.Gate`)."""
 
-    def __init__(self, W_in: Any = init.Normal(0.1), W_hid: Any = init.Normal(0.1), W_cell: Any = init.Normal(0.1),
-                 b: Any = init.Constant(0.), nonlinearity: Optional[Callable] = nonlinearities.sigmoid) -> None:
-        self.W_in = W_in
-        self.W_hid = W_hid
-        if W_cell is not None:
-            self.W_cell = W_cell
-        self.b = b
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
+    side_defaults = Layer.side_defaults
 
 
 def _gate_twin(layer: Any, gate: str, convert: Callable[[Any], Any], peephole: bool,
@@ -255,33 +161,10 @@ def _gate_twin(layer: Any, gate: str, convert: Callable[[Any], Any], peephole: b
                           nonlinearity=convert(getattr(layer, nonlinearity_attr or f"nonlinearity_{gate}")))
 
 
-class _GatedBase(Layer):
-    """Shared constructor logic of LSTMLayer and GRULayer."""
+class _GatedBase(spec.GatedLayer, Layer):
+    """Shared graph logic of LSTMLayer and GRULayer."""
 
-    def _setup(self, num_units: int, backwards: bool, learn_init: bool, gradient_steps: int, grad_clipping: Any,
-               unroll_scan: bool, precompute_input: bool, only_return_final: bool) -> int:
-        name = type(self).__name__
-        check_recurrent_input(name, self.input_shape)
-        self.learn_init = learn_init
-        self.num_units = num_units
-        self.backwards = backwards
-        self.gradient_steps = gradient_steps
-        self.grad_clipping = grad_clipping
-        self.unroll_scan = unroll_scan
-        self.precompute_input = precompute_input
-        self.only_return_final = only_return_final
-        check_recurrent_options(name, self.input_shape, unroll_scan, gradient_steps)
-        return num_flat_inputs(name, self.input_shape)
-
-    def _add_gate_params(self, gate: Any, gate_name: str, num_inputs: int) -> tuple:
-        num_units = self.num_units
-        return (self.add_param(gate.W_in, (num_inputs, num_units), name=f"W_in_to_{gate_name}"),
-                self.add_param(gate.W_hid, (num_units, num_units), name=f"W_hid_to_{gate_name}"),
-                self.add_param(gate.b, (num_units,), name=f"b_{gate_name}", regularizable=False),
-                gate.nonlinearity)
-
-    def get_output_shape_for(self, input_shape):
-        return recurrent_output_shape(input_shape, (self.num_units,), self.only_return_final)
+    side_defaults = {**Layer.side_defaults, "Gate": Gate}
 
     def _run(self, step_fun: Callable, sequences: List[Any], outputs_info: List[Any], non_seqs: List[Any]) -> List[Any]:
         if self.unroll_scan:
@@ -300,45 +183,7 @@ class _GatedBase(Layer):
         return hid_out
 
 
-class LSTMLayer(_GatedBase):
-    def __init__(self, incoming: Any, num_units: int, ingate: Gate = Gate(), forgetgate: Gate = Gate(),
-                 cell: Gate = Gate(W_cell=None, nonlinearity=nonlinearities.tanh), outgate: Gate = Gate(),
-                 nonlinearity: Optional[Callable] = nonlinearities.tanh, cell_init: Any = init.Constant(0.),
-                 hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
-                 peepholes: bool = True, gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
-                 precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 *, semantics: str = "master", **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.semantics = check_semantics(type(self).__name__, semantics)
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        self.peepholes = peepholes
-        num_inputs = self._setup(num_units, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
-                                 precompute_input, only_return_final)
-        (self.W_in_to_ingate, self.W_hid_to_ingate, self.b_ingate,
-         self.nonlinearity_ingate) = self._add_gate_params(ingate, "ingate", num_inputs)
-        (self.W_in_to_forgetgate, self.W_hid_to_forgetgate, self.b_forgetgate,
-         self.nonlinearity_forgetgate) = self._add_gate_params(forgetgate, "forgetgate", num_inputs)
-        (self.W_in_to_cell, self.W_hid_to_cell, self.b_cell,
-         self.nonlinearity_cell) = self._add_gate_params(cell, "cell", num_inputs)
-        (self.W_in_to_outgate, self.W_hid_to_outgate, self.b_outgate,
-         self.nonlinearity_outgate) = self._add_gate_params(outgate, "outgate", num_inputs)
-        if peepholes:
-            self.W_cell_to_ingate = self.add_param(ingate.W_cell, (num_units,), name="W_cell_to_ingate")
-            self.W_cell_to_forgetgate = self.add_param(forgetgate.W_cell, (num_units,), name="W_cell_to_forgetgate")
-            self.W_cell_to_outgate = self.add_param(outgate.W_cell, (num_units,), name="W_cell_to_outgate")
-        if isinstance(cell_init, Layer):
-            self.cell_init = cell_init
-        else:
-            self.cell_init = self.add_param(cell_init, (1, num_units), name="cell_init", trainable=learn_init,
-                                            regularizable=False)
-        if isinstance(hid_init, Layer):
-            self.hid_init = hid_init
-        else:
-            self.hid_init = self.add_param(hid_init, (1, num_units), name="hid_init", trainable=learn_init,
-                                           regularizable=False)
-        self.mask_input = mask_input
-        self.extra_input_layers = [mask_input, hid_init if isinstance(hid_init, Layer) else None,
-                                   cell_init if isinstance(cell_init, Layer) else None]
+class LSTMLayer(spec.LSTMLayer, _GatedBase):
 
     def twin_kwargs(self, kwargs: Dict[str, Any], convert: Callable[[Any], Any]) -> Dict[str, Any]:
         for gate in ("ingate", "forgetgate", "cell", "outgate"):
@@ -410,32 +255,7 @@ class LSTMLayer(_GatedBase):
         return self._finish(hid_out)
 
 
-class GRULayer(_GatedBase):
-    def __init__(self, incoming: Any, num_units: int, resetgate: Gate = Gate(W_cell=None),
-                 updategate: Gate = Gate(W_cell=None),
-                 hidden_update: Gate = Gate(W_cell=None, nonlinearity=nonlinearities.tanh),
-                 hid_init: Any = init.Constant(0.), backwards: bool = False, learn_init: bool = False,
-                 gradient_steps: int = -1, grad_clipping: Any = 0, unroll_scan: bool = False,
-                 precompute_input: bool = True, mask_input: Optional[Layer] = None, only_return_final: bool = False,
-                 *, semantics: str = "master", **kwargs: Any) -> None:
-        super().__init__(incoming, **kwargs)
-        self.semantics = check_semantics(type(self).__name__, semantics)
-        num_inputs = self._setup(num_units, backwards, learn_init, gradient_steps, grad_clipping, unroll_scan,
-                                 precompute_input, only_return_final)
-        # Lasagne adds the update gate's parameters first, then the reset gate's.
-        (self.W_in_to_updategate, self.W_hid_to_updategate, self.b_updategate,
-         self.nonlinearity_updategate) = self._add_gate_params(updategate, "updategate", num_inputs)
-        (self.W_in_to_resetgate, self.W_hid_to_resetgate, self.b_resetgate,
-         self.nonlinearity_resetgate) = self._add_gate_params(resetgate, "resetgate", num_inputs)
-        (self.W_in_to_hidden_update, self.W_hid_to_hidden_update, self.b_hidden_update,
-         self.nonlinearity_hid) = self._add_gate_params(hidden_update, "hidden_update", num_inputs)
-        if isinstance(hid_init, Layer):
-            self.hid_init = hid_init
-        else:
-            self.hid_init = self.add_param(hid_init, (1, num_units), name="hid_init", trainable=learn_init,
-                                           regularizable=False)
-        self.mask_input = mask_input
-        self.extra_input_layers = [mask_input, hid_init if isinstance(hid_init, Layer) else None]
+class GRULayer(spec.GRULayer, _GatedBase):
 
     def twin_kwargs(self, kwargs: Dict[str, Any], convert: Callable[[Any], Any]) -> Dict[str, Any]:
         kwargs["resetgate"] = _gate_twin(self, "resetgate", convert, False)

@@ -12,7 +12,6 @@ from layers_np.shapes.special import (broadcast_pattern)
 
 from layers_np.specs import special as spec
 
-from . import nonlinearities
 from .backend import T, config, function, nnet
 from .base import Layer
 
@@ -48,6 +47,8 @@ class ExpressionLayer(spec.ExpressionLayer, Layer):
     built-in nonlinearities) and refuses the layer otherwise. A callable ``output_shape``
     must be plain Python on shape tuples: the twin uses it as it is.
     """
+
+    extra_arguments = {"numpy_function": "the numpy twin of function, used by to_numpy"}
 
     def __init__(self, incoming: Any, function: Callable, output_shape: Any = None,
                  numpy_function: Optional[Callable] = None, **kwargs: Any) -> None:
@@ -119,12 +120,8 @@ class RandomizedRectifierLayer(spec.RandomizedRectifierLayer, Layer):
 
 
 def prelu(layer: Layer, **kwargs: Any) -> ParametricRectifierLayer:
-    if getattr(layer, "nonlinearity", None) is not None:
-        layer.nonlinearity = nonlinearities.identity
-    return ParametricRectifierLayer(layer, **kwargs)
+    return ParametricRectifierLayer(spec.with_identity(layer), **kwargs)
 
 
 def rrelu(layer: Layer, **kwargs: Any) -> RandomizedRectifierLayer:
-    if getattr(layer, "nonlinearity", None) is not None:
-        layer.nonlinearity = nonlinearities.identity
-    return RandomizedRectifierLayer(layer, **kwargs)
+    return RandomizedRectifierLayer(spec.with_identity(layer), **kwargs)

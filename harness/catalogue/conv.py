@@ -15,6 +15,7 @@ twin itself in float64 on absolute values.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, Dict, List, Sequence
 
 import numpy as np
@@ -37,7 +38,7 @@ def _abs_output(np_cls: Callable, case: Any, inputs: List[np.ndarray], params: L
     shape = tuple(inputs[0].shape)
     fs = kw.get("filter_size")
     if kw.get("pad") == "same" and fs is not None:  # the even-filter refusal cases run pad = k // 2
-        fs = (fs,) * (len(shape) - 2) if isinstance(fs, int) else tuple(fs)
+        fs = (fs,) * (len(shape) - 2) if isinstance(fs, numbers.Integral) else tuple(fs)
         if any(k % 2 == 0 for k in fs):
             kw["pad"] = tuple(k // 2 for k in fs)
     layer = np_cls(shape, **kw)
@@ -71,7 +72,7 @@ def _refusing(th_or_np: str, cls: Callable) -> Callable:
     def make(incoming, **kwargs):
         n = len(incoming.output_shape) - 2
         fs = kwargs.get("filter_size")
-        fs = (fs,) * n if isinstance(fs, int) else tuple(fs)
+        fs = (fs,) * n if isinstance(fs, numbers.Integral) else tuple(fs)
         if kwargs.get("pad") == "same" and any(k % 2 == 0 for k in fs):
             try:
                 cls(incoming, **kwargs)
@@ -93,11 +94,11 @@ def _dilated(k: int, d: int = 1) -> int:
 def _conv_case(draw, structures: Sequence[Dict[str, Any]], n: int, max_side: int = 8):
     kw = dict(draw(st.sampled_from(structures)))
     fs = kw["filter_size"]
-    fs = (fs,) * n if isinstance(fs, int) else tuple(fs)
+    fs = (fs,) * n if isinstance(fs, numbers.Integral) else tuple(fs)
     pad = kw.get("pad", 0)
     groups = kw.get("num_groups", 1)
-    if pad == "valid" or isinstance(pad, (int, tuple)):
-        pads = (0,) * n if pad == "valid" else ((pad,) * n if isinstance(pad, int) else pad)
+    if pad == "valid" or isinstance(pad, (numbers.Integral, tuple)):
+        pads = (0,) * n if pad == "valid" else ((pad,) * n if isinstance(pad, numbers.Integral) else pad)
         mins = [max(1, k - 2 * p) for k, p in zip(fs, pads)]
     else:
         mins = [1] * n
@@ -176,11 +177,11 @@ def _transposed_case(draw, structures, n: int, max_side: int):
         return kw, [(batch, channels) + spatial], [(None, channels) + spatial]
     spatial = tuple(draw(st.integers(1, max_side)) for _ in range(n))
     fs = kw["filter_size"]
-    fs = (fs,) * n if isinstance(fs, int) else tuple(fs)
+    fs = (fs,) * n if isinstance(fs, numbers.Integral) else tuple(fs)
     stride = kw["stride"]
-    stride = (stride,) * n if isinstance(stride, int) else tuple(stride)
+    stride = (stride,) * n if isinstance(stride, numbers.Integral) else tuple(stride)
     crop = kw.get("crop", 0)
-    cr = [{"valid": 0, "full": k - 1, "same": k // 2}.get(crop, crop) if isinstance(crop, (str, int)) else 0
+    cr = [{"valid": 0, "full": k - 1, "same": k // 2}.get(crop, crop) if isinstance(crop, (str, numbers.Integral)) else 0
           for k in fs]
     # output (in - 1) * s - 2 crop + k must be positive
     spatial = tuple(max(i, 1 + (2 * c - k + s) // s) if (i - 1) * s - 2 * c + k <= 0 else i
@@ -208,9 +209,9 @@ DILATED_STRUCTURES = [
 def _dilated_case(draw):
     kw = dict(draw(st.sampled_from(DILATED_STRUCTURES)))
     fs = kw["filter_size"]
-    fs = (fs,) * 2 if isinstance(fs, int) else tuple(fs)
+    fs = (fs,) * 2 if isinstance(fs, numbers.Integral) else tuple(fs)
     d = kw["dilation"]
-    d = (d,) * 2 if isinstance(d, int) else tuple(d)
+    d = (d,) * 2 if isinstance(d, numbers.Integral) else tuple(d)
     spatial = tuple(draw(st.integers(_dilated(k, dd), _dilated(k, dd) + 5)) for k, dd in zip(fs, d))
     batch, channels = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     if kw.get("untie_biases"):

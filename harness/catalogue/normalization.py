@@ -17,6 +17,8 @@ Traps (SEMANTICS.md, Normalisation) and how the strategies reach them:
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -109,7 +111,7 @@ def _std_axes(spec, ndim: int):
         return tuple(range(2, ndim))
     if spec == "features":
         return tuple(range(1, ndim))
-    if isinstance(spec, int):
+    if isinstance(spec, numbers.Integral):
         return (spec % ndim,)
     return tuple(a % ndim for a in spec)
 

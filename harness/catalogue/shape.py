@@ -18,6 +18,8 @@ the graphs read every size from the input at run time, so shapes vary freely wit
 """
 from __future__ import annotations
 
+import numbers
+
 from hypothesis import strategies as st
 
 import layers_np as L
@@ -151,7 +153,7 @@ SLICE_CONFIGS = [
 
 
 def _min_side(indices) -> int:
-    if isinstance(indices, int):
+    if isinstance(indices, numbers.Integral):
         return indices + 1 if indices >= 0 else -indices
     return 1
 

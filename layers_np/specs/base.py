@@ -28,7 +28,7 @@ from ..init import as_array
 Shape = Tuple[Optional[int], ...]
 
 __all__ = ["TwinError", "SideDefault", "SideSpecific", "Layer", "MergeLayer", "InputLayer", "is_integer",
-           "plain_int", "nonlinearity_or_identity", "twin_errors"]
+           "plain_int", "nonlinearity_or_identity", "twin_errors", "get_all_params", "with_identity"]
 
 
 class TwinError(ValueError):
@@ -68,15 +68,21 @@ def twin_errors() -> Iterator[None]:
 class SideDefault:
     """A constructor default each side supplies: its own object called ``name``.
 
-    ``SideDefault("Gate", W_cell=None)`` stands for ``Gate(W_cell=None)`` built from the
+    ``SideDefault.call("Gate", W_cell=None)`` stands for ``Gate(W_cell=None)`` built from the
     side's ``Gate`` class (keyword values may be SideDefaults too).
     """
 
     __slots__ = ("name", "kwargs")
 
-    def __init__(self, name: str, **kwargs: Any) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.kwargs: Optional[Dict[str, Any]] = kwargs or None
+        self.kwargs: Optional[Dict[str, Any]] = None
+
+    @classmethod
+    def call(cls, name: str, **kwargs: Any) -> "SideDefault":
+        made = cls(name)
+        made.kwargs = kwargs
+        return made
 
     def resolve(self, namespace: Mapping[str, Any]) -> Any:
         value = namespace[self.name]
@@ -99,6 +105,10 @@ class SideSpecific(RecordsArguments):
     """
 
     side_defaults: ClassVar[Mapping[str, Any]] = {}
+    side_name: ClassVar[str] = "spec"  # how messages name the side: "twin" or "Theano"
+    # constructor arguments a side adds to Lasagne's, {name: why}; tests/test_lasagne_signatures.py
+    # allows exactly these, after all of Lasagne's arguments
+    extra_arguments: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -205,6 +215,27 @@ class Layer(SideSpecific):
     def _label(self) -> str:
         name = getattr(self, "name", None)
         return f"{type(self).__name__}{'(' + repr(name) + ')' if name else ''}"
+
+
+def get_all_params(layer: Any, unwrap_shared: bool = True, **tags: bool) -> List[Any]:
+    """All parameters of the network below ``layer`` (Lasagne's order), each once."""
+    from .._graph import get_all_layers
+
+    params: List[Any] = []
+    seen: Set[int] = set()
+    for l in get_all_layers(layer):
+        for p in l.get_params(**tags):
+            if id(p) not in seen:
+                seen.add(id(p))
+                params.append(p)
+    return params
+
+
+def with_identity(layer: Any) -> Any:
+    """``layer`` with its nonlinearity set to identity (what Lasagne's ``prelu``/``rrelu`` do first)."""
+    if getattr(layer, "nonlinearity", None) is not None:
+        layer.nonlinearity = layer.side_defaults["identity"]
+    return layer
 
 
 class MergeLayer(Layer):

@@ -197,12 +197,9 @@ class TransposedConvLayer(BaseConvLayer):
 class TransposedConv2DLayer(TransposedConvLayer):
     """Transposed 2-D convolution (Lasagne's ``Deconv2DLayer``); ``W`` is ``(C_in, F, kh, kw)``.
 
-    Notes
-    -----
-    ``out[n, f, y, x] = f(sum_{c, o, p, i, j: o*s0 + i - crop0 = y, p*s1 + j - crop1 = x}
-    x[n, c, o, p] W'[c, f, i, j] + b)``, ``W'`` flipped unless ``flip_filters`` (the flag is
-    inverted compared to a convolution). Output size ``(in - 1) * s - 2 * crop + k`` unless
-    ``output_size`` (up to ``s - 1`` larger) is given.
+    Output size ``(in - 1) * s - 2 * crop + k`` unless ``output_size`` (up to ``s - 1``
+    larger) is given; ``flip_filters`` defaults to False (the flag is inverted compared to
+    a convolution).
     """
 
     _n = 2

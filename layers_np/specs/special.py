@@ -8,10 +8,11 @@ from .. import init
 from ..shapes import embedding_output_shape
 from ..shapes.special import (check_dropout_p, check_rrelu_bounds, expression_output_shape, resolve_shared_axes,
                               shared_param_shape)
-from .base import Layer, SideDefault, TwinError, is_integer, nonlinearity_or_identity, twin_errors
+from .base import Layer, SideDefault, TwinError, is_integer, nonlinearity_or_identity, twin_errors, with_identity
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer", "ParametricRectifierLayer",
-           "RandomizedRectifierLayer", "DropoutLayer", "GaussianNoiseLayer", "EmbeddingLayer", "RNG_SEED_RANGE"]
+           "RandomizedRectifierLayer", "DropoutLayer", "GaussianNoiseLayer", "EmbeddingLayer", "RNG_SEED_RANGE",
+           "dropout_shortcuts", "with_identity"]
 
 # Lasagne seeds each noise layer's stream with get_rng().randint(1, 2147462579)
 RNG_SEED_RANGE = (1, 2147462579)
@@ -145,6 +146,25 @@ class DropoutLayer(Layer):
         self.shared_axes = tuple(int(a) for a in self.shared_axes)
         self.p = p
         self.rescale = rescale
+
+
+def dropout_shortcuts(dropout_layer: type) -> Any:
+    """Lasagne's ``dropout_channels`` (shared over the spatial axes 2, 3, ...; also called
+    ``spatial_dropout``) and ``dropout_locations`` (shared over the channel axis 1) for one
+    side's DropoutLayer."""
+
+    def dropout_channels(incoming: Any, *args: Any, **kwargs: Any) -> Any:
+        """A DropoutLayer dropping whole channels (shared over the spatial axes 2, 3, ...)."""
+        ndim = len(getattr(incoming, "output_shape", incoming))
+        kwargs["shared_axes"] = tuple(range(2, ndim))
+        return dropout_layer(incoming, *args, **kwargs)
+
+    def dropout_locations(incoming: Any, *args: Any, **kwargs: Any) -> Any:
+        """A DropoutLayer dropping whole locations (shared over the channel axis 1)."""
+        kwargs["shared_axes"] = (1,)
+        return dropout_layer(incoming, *args, **kwargs)
+
+    return dropout_channels, dropout_locations
 
 
 class GaussianNoiseLayer(Layer):
