@@ -12,14 +12,10 @@ import numpy as np
 
 from .base import Layer, TwinError
 from .specs import shape as spec
-from .shapes.shape import (is_int, pad_widths)
+from .shapes.shape import is_int, pad_widths
 
 __all__ = ["FlattenLayer", "flatten", "ReshapeLayer", "reshape", "DimshuffleLayer", "dimshuffle",
            "PadLayer", "pad", "SliceLayer"]
-
-
-def _as_twin_error(exc: ValueError) -> TwinError:
-    return TwinError(str(exc))
 
 
 class FlattenLayer(spec.FlattenLayer, Layer):

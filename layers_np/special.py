@@ -13,7 +13,7 @@ from . import nonlinearities
 from .base import Layer
 from .specs import special as spec
 from .nonlinearities import _relu_alpha
-from .shapes.special import (broadcast_pattern)
+from .shapes.special import broadcast_pattern
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer",
            "ParametricRectifierLayer", "RandomizedRectifierLayer", "prelu", "rrelu"]

@@ -1,8 +1,6 @@
 """EmbeddingLayer (Lasagne's ``embedding.py``): a lookup table indexed by integer inputs."""
 from __future__ import annotations
 
-
-
 from layers_np.specs import special as spec
 
 from .base import Layer

@@ -6,7 +6,6 @@ this project, where both layers are the identity.
 """
 from __future__ import annotations
 
-
 from layers_np.shapes.special import dropout_shared_axes
 
 from layers_np.specs import special as spec

@@ -6,7 +6,6 @@ running-average updates); the harness compiles ``deterministic=True``.
 """
 from __future__ import annotations
 
-
 from layers_np.specs import normalization as spec
 
 from .backend import T

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from layers_np.shapes.special import (broadcast_pattern)
+from layers_np.shapes.special import broadcast_pattern
 
 from layers_np.specs import special as spec
 
