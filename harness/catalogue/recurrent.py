@@ -380,7 +380,10 @@ def _common(draw, units: List[int], cell: bool = False, unroll: bool = True, ran
     for flag, shape in (("_mask", (batch, steps)), ("_hid", (batch, H)), ("_cell", (batch, H))):
         if kwargs.get(flag):
             shapes.append(shape)
-            declared.append((None, shape[1]) if flag != "_mask" else (None, declared[0][1]))
+            # initial states leave the unit axis free: declared as 1 (num_units=1) the InputLayer
+            # would make it broadcastable, as Lasagne's does, and Lasagne's scan then refuses
+            # the state (its type differs from the step's output type)
+            declared.append((None, None) if flag != "_mask" else (None, declared[0][1]))
     return kwargs, shapes, declared
 
 
