@@ -298,7 +298,8 @@ def gate_main(argv: List[str]) -> int:
         twin = to_twin(net)
         dtypes = input_dtypes(net, twin)
         # certify the artifact itself: the bytes that will be written, loaded back
-        loaded = np_io.loads(np_io.dumps(twin, input_dtypes=dtypes))
+        # the user's own twin classes (registered pairs) are passed back by name, never read from the file
+        loaded = np_io.loads(np_io.dumps(twin, input_dtypes=dtypes), custom_layers=np_io.custom_classes(twin))
         report = certify_network(net, samples, twin=loaded, fuzz=True, n_batches=n_batches, batch_size=batch_size,
                                  seed=args.seed)
         if reference is not None:

@@ -371,6 +371,7 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
         raise ModelExportError(f"save: parameter {odd[0].name!r} has dtype {odd[0].value.dtype}, the network's is "
                                f"{dtype}; parameters must all have the network's float dtype")
     encoder = _Encoder(names)
+    custom_classes: Dict[str, type] = {}
     spec_layers: List[Dict[str, Any]] = []
     inputs: List[Dict[str, Any]] = []
     seen_params = set()
@@ -391,8 +392,16 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
         else:
             class_name = cls.__name__
             if getattr(layers_np, class_name, None) is not cls:
-                raise ModelExportError(f"{_label(layer, name)}: class {cls.__module__}.{class_name} is not a layers_np "
-                                       f"layer, so a numpy-only loader could not rebuild it")
+                # a user's twin class: recorded by name only, as "custom:NAME"; the loader rebuilds it
+                # only from a class the caller passes (load(path, custom_layers={NAME: cls}))
+                if not class_name.isidentifier() or class_name.startswith("_"):
+                    raise ModelExportError(f"{_label(layer, name)}: class {cls.__module__}.{class_name} is not a "
+                                           f"layers_np layer and its name cannot be recorded")
+                other = custom_classes.setdefault(class_name, cls)
+                if other is not cls:
+                    raise ModelExportError(f"{_label(layer, name)}: two different user classes are named "
+                                           f"{class_name!r} ({other.__module__} and {cls.__module__}); rename one")
+                class_name = CUSTOM_PREFIX + class_name
             if not hasattr(layer, "_init_args"):
                 raise ModelExportError(f"{_label(layer, name)}: its constructor arguments were not recorded")
             encoder.param_shapes = [tuple(p.shape) for p in _own_params(layer)]
@@ -829,8 +838,33 @@ def _shape_list(shape: Any) -> List[Any]:
     return [None if d is None else int(d) for d in shape]
 
 
-def _build(spec: Dict[str, Any], arrays: Dict[str, np.ndarray], label: str) -> Any:
+CUSTOM_PREFIX = "custom:"
+
+
+def custom_classes(net: Union[Layer, Sequence[Layer]]) -> Dict[str, type]:
+    """The user's twin classes in ``net`` by name (what :func:`load` needs as ``custom_layers``)."""
     layers_np = _layers_module()
+    outputs = list(net) if isinstance(net, (list, tuple)) else [net]
+    return {type(l).__name__: type(l) for l in get_all_layers(outputs)
+            if not isinstance(l, InputLayer) and getattr(layers_np, type(l).__name__, None) is not type(l)}
+
+
+def _custom_registry(custom_layers: Optional[Mapping[str, type]]) -> Dict[str, type]:
+    """Check the caller's ``{class name: layer class}`` registry (a programming error raises TypeError)."""
+    registry: Dict[str, type] = {}
+    for key, cls in (custom_layers or {}).items():
+        if not isinstance(key, str) or not isinstance(cls, type) or not issubclass(cls, Layer) \
+                or cls in (Layer, MergeLayer, InputLayer):
+            raise TypeError(f"custom_layers: {key!r} must map a class name to a layers_np Layer subclass, "
+                            f"got {cls!r}")
+        registry[key] = cls
+    return registry
+
+
+def _build(spec: Dict[str, Any], arrays: Dict[str, np.ndarray], label: str,
+           custom_layers: Optional[Mapping[str, type]] = None) -> Any:
+    layers_np = _layers_module()
+    custom = _custom_registry(custom_layers)
     decoder = _Decoder(label, arrays, spec["dtype"])
     input_dtypes = {entry["name"]: entry.get("dtype", spec["dtype"]) for entry in spec["inputs"]}
     for index, entry in enumerate(spec["layers"]):
@@ -841,6 +875,14 @@ def _build(spec: Dict[str, Any], arrays: Dict[str, np.ndarray], label: str) -> A
             raise SpecError(label, f"{decoder.where}: the name is used twice")
         if class_name == "InputLayer":
             cls: Any = ModelInputLayer
+        elif class_name.startswith(CUSTOM_PREFIX):
+            user = class_name[len(CUSTOM_PREFIX):]
+            cls = custom.get(user)
+            if cls is None:
+                shown = user[:80] if user.isidentifier() else "NAME"
+                raise UnknownLayerError(label, f"layer {name[:80]!r} has the user class {user[:80]!r}; pass its twin "
+                                               f"class: layers_np.load(path, custom_layers={{{shown!r}: {shown}}}) "
+                                               f"(classes are never loaded from the file)")
         else:
             cls = getattr(layers_np, class_name, None) if class_name.isidentifier() and not class_name.startswith("_") else None
             if (not (isinstance(cls, type) and issubclass(cls, Layer)) or cls in (Layer, MergeLayer, InputLayer)
@@ -884,7 +926,8 @@ def _build(spec: Dict[str, Any], arrays: Dict[str, np.ndarray], label: str) -> A
     return outputs if spec.get("multiple_outputs") else outputs[0]
 
 
-def load(path: PathLike, *, limits: Optional[Limits] = None) -> Any:
+def load(path: PathLike, *, limits: Optional[Limits] = None,
+         custom_layers: Optional[Mapping[str, type]] = None) -> Any:
     """Load a model written by :func:`save` (or ``layers_theano.export.export``).
 
     Returns the output layer (a list if several were saved); call it on an input array:
@@ -896,20 +939,27 @@ def load(path: PathLike, *, limits: Optional[Limits] = None) -> Any:
     limits : Limits, optional
         The reader's bounds (default: :data:`layers_np.safe_npz.DEFAULT_LIMITS`, or what
         :func:`set_default_limits` set).
+    custom_layers : mapping of str to class, optional
+        The user's own twin classes a model may contain (as Keras' ``custom_objects``), by class
+        name: ``load(path, custom_layers={"MyScale": MyScale})``. A file records only the name
+        of such a class; it is rebuilt from the class given here, with the same argument and
+        parameter checks as a built-in layer, and never from anything in the file.
 
     Raises
     ------
     ModelFileError
         One of its subclasses, with a one-line reason, when the file is bad.
     """
+    _custom_registry(custom_layers)  # a bad registry is the caller's error, before the file is read
     spec, arrays, label = _open(path, limits)
-    return _build(spec, arrays, label)
+    return _build(spec, arrays, label, custom_layers)
 
 
-def loads(data: bytes, *, limits: Optional[Limits] = None) -> Any:
+def loads(data: bytes, *, limits: Optional[Limits] = None, custom_layers: Optional[Mapping[str, type]] = None) -> Any:
     """:func:`load` from the bytes of a model file."""
+    _custom_registry(custom_layers)
     spec, arrays, label = _open(bytes(data), limits)
-    return _build(spec, arrays, label)
+    return _build(spec, arrays, label, custom_layers)
 
 
 def read_spec(path: Union[PathLike, bytes], *, limits: Optional[Limits] = None) -> Dict[str, Any]:

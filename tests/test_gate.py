@@ -407,3 +407,75 @@ def test_a_network_that_computes_no_values_is_not_certified(tmp_path, capsys, fa
     err = capsys.readouterr().err
     assert code == 2 and message in err, err
     assert not out.exists()
+
+
+# a user's own layer, from certification to a numpy-only deployment ------------------------
+USER_TWINS = '''
+"""The user's numpy twin (numpy only: what the deployment imports)."""
+import layers_np as L
+
+
+class ScaledDenseTwin(L.DenseLayer):
+    def get_output_for(self, input, **kwargs):
+        return super().get_output_for(input, **kwargs) * input.dtype.type(2)
+'''
+USER_NET = '''
+import layers_theano as LT
+from layers_theano import register_twin
+from user_twins import ScaledDenseTwin
+
+
+class ScaledDense(LT.DenseLayer):
+    def get_output_for(self, input, **kwargs):
+        return super().get_output_for(input, **kwargs) * 2
+
+
+register_twin(ScaledDense, ScaledDenseTwin)
+
+
+def build():
+    return LT.DenseLayer(ScaledDense(LT.InputLayer((None, 4), name="x"), 3, name="scaled"), 2, name="out")
+'''
+NUMPY_ONLY_LOAD = '''
+import sys, importlib.abc
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("pytensor", "hypothesis", "pandas", "layers_theano", "harness", "scipy"):
+            raise ModuleNotFoundError(name, name=name)
+sys.meta_path.insert(0, Block())
+import numpy as np
+import layers_np as L
+from user_twins import ScaledDenseTwin
+model = L.load("user.npz", custom_layers={"ScaledDenseTwin": ScaledDenseTwin})
+np.save("y.npy", model(np.load("x.npy")))
+'''
+
+
+def test_a_network_with_a_user_layer_is_gated_exported_and_loaded_numpy_only(tmp_path, monkeypatch, capsys):
+    import subprocess
+    import sys
+
+    (tmp_path / "user_twins.py").write_text(USER_TWINS)
+    (tmp_path / "user_net.py").write_text(USER_NET)
+    _without_cwd_on_path(monkeypatch, tmp_path)
+    monkeypatch.setattr(sys, "path", [str(tmp_path)] + sys.path)
+    monkeypatch.delitem(sys.modules, "user_twins", raising=False)
+    code = gate_main(["user_net.py:build", "-o", "user.npz", "--profile", "dev", "--report-dir", "r"])
+    assert code == 0, capsys.readouterr()
+    spec = L.io.read_spec(tmp_path / "user.npz")
+    assert [l["class"] for l in spec["layers"]] == ["InputLayer", "custom:ScaledDenseTwin", "DenseLayer"]
+    # the file names the class; only the registry given to load can supply it
+    with pytest.raises(L.io.UnknownLayerError, match=r"custom_layers=\{'ScaledDenseTwin': ScaledDenseTwin\}"):
+        L.load(tmp_path / "user.npz")
+    import user_twins
+
+    twin = L.load(tmp_path / "user.npz", custom_layers={"ScaledDenseTwin": user_twins.ScaledDenseTwin})
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(spec["dtype"])
+    np.save(tmp_path / "x.npy", x)
+    out = subprocess.run([sys.executable, "-c", NUMPY_ONLY_LOAD], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+                         | {"PYTHONPATH": os.pathsep.join([str(tmp_path), os.path.dirname(os.path.dirname(HERE))])})
+    assert out.returncode == 0, out.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), twin(x))
+    with pytest.raises(TypeError, match="custom_layers"):
+        L.load(tmp_path / "user.npz", custom_layers={"ScaledDenseTwin": object})

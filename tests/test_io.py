@@ -179,13 +179,29 @@ def test_expression_layer_is_refused(tmp_path):
         L.save(net, tmp_path / "m.npz")
 
 
-def test_class_outside_layers_np_is_refused(tmp_path):
+def test_class_outside_layers_np_loads_only_from_the_callers_registry(tmp_path):
+    """A user's twin class is recorded by name ("custom:NAME") and rebuilt only from the class
+    passed to load (as Keras' custom_objects); a user class named like a built-in one is never
+    rebuilt as the built-in."""
     class MyDense(L.DenseLayer):
         pass
 
     net = MyDense(L.InputLayer((None, 3)), 2)
-    with pytest.raises(mio.ModelExportError, match="not a layers_np layer"):
-        L.save(net, tmp_path / "m.npz")
+    L.save(net, tmp_path / "m.npz")
+    assert mio.read_spec(tmp_path / "m.npz")["layers"][-1]["class"] == "custom:MyDense"
+    with pytest.raises(mio.UnknownLayerError, match="custom_layers"):
+        L.load(tmp_path / "m.npz")
+    with pytest.raises(mio.UnknownLayerError, match="custom_layers"):
+        L.load(tmp_path / "m.npz", custom_layers={"DenseLayer": L.DenseLayer})
+    loaded = L.load(tmp_path / "m.npz", custom_layers={"MyDense": MyDense})
+    assert type(loaded) is MyDense
+    np.testing.assert_array_equal(loaded(np.ones((2, 3))), net(np.ones((2, 3))))
+
+    DenseLayer = type("DenseLayer", (L.DenseLayer,), {})  # shadows the built-in name
+    L.save(DenseLayer(L.InputLayer((None, 3)), 2), tmp_path / "s.npz")
+    assert mio.read_spec(tmp_path / "s.npz")["layers"][-1]["class"] == "custom:DenseLayer"
+    with pytest.raises(mio.UnknownLayerError):
+        L.load(tmp_path / "s.npz")
 
 
 # ---------------------------------------------------------------------------
