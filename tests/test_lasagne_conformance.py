@@ -62,6 +62,7 @@ CONFIGS = {
         ([(3, 2, 3, 2)], lambda n, i: n.X.DenseLayer(i[0], 4, nonlinearity=n.nl.tanh, b=None)),
         ([(2, 6)], lambda n, i: n.X.DenseLayer(i[0], 1, nonlinearity=n.nl.softmax, name="out")),
         ([(2, 3)], lambda n, i: n.X.DenseLayer(i[0], 3, nonlinearity=n.nl.LeakyRectify(0.2))),
+        ([(2, 3)], lambda n, i: n.X.DenseLayer(i[0], np.int64(2))),  # sizes read from a config array
     ],
     "NonlinearityLayer": [
         ([(2, 5)], lambda n, i: n.X.NonlinearityLayer(i[0])),
@@ -86,6 +87,7 @@ CONFIGS = {
         ([(2, 2, 8)], lambda n, i: n.X.Conv1DLayer(i[0], 3, 3, stride=2, pad="same", nonlinearity=None)),
         ([(2, 2, 7)], lambda n, i: n.X.Conv1DLayer(i[0], 2, 2, pad="full", untie_biases=True)),
         ([(1, 3, 7)], lambda n, i: n.X.Conv1DLayer(i[0], 2, 4, pad=2, stride=3, b=None)),
+        ([(2, 2, 7)], lambda n, i: n.X.Conv1DLayer(i[0], np.int64(3), np.int64(2), stride=np.int64(2))),
     ],
     "Conv2DLayer": [
         ([(2, 3, 7, 6)], lambda n, i: n.X.Conv2DLayer(i[0], 4, 3)),
@@ -94,6 +96,7 @@ CONFIGS = {
         ([(2, 1, 6, 7)], lambda n, i: n.X.Conv2DLayer(i[0], 3, 3, pad=(1, 2), stride=(1, 3), b=None,
                                                        nonlinearity=n.nl.tanh)),
         ([(1, 2, 6, 6)], lambda n, i: n.X.Conv2DLayer(i[0], 2, 4, pad="valid")),
+        ([(2, 3, 7, 6)], lambda n, i: n.X.Conv2DLayer(i[0], np.int64(2), np.int64(3), stride=np.int32(2))),
     ],
     "MaxPool1DLayer": [
         ([(2, 3, 9)], lambda n, i: n.X.MaxPool1DLayer(i[0], 2)),
@@ -110,6 +113,7 @@ CONFIGS = {
         ([(2, 3, 7, 6)], lambda n, i: n.X.MaxPool2DLayer(i[0], 2)),
         ([(2, 2, 7, 7)], lambda n, i: n.X.MaxPool2DLayer(i[0], 3, stride=2, ignore_border=False)),
         ([(2, 2, 6, 5)], lambda n, i: n.X.MaxPool2DLayer(i[0], (3, 2), stride=1, pad=(1, 1))),
+        ([(2, 2, 6, 5)], lambda n, i: n.X.MaxPool2DLayer(i[0], np.int64(2), stride=np.int64(1))),
     ],
     "FeaturePoolLayer": [
         ([(2, 6, 3)], lambda n, i: n.X.FeaturePoolLayer(i[0], 2)),
@@ -180,6 +184,7 @@ CONFIGS = {
     ],
     "LSTMLayer": [
         ([(2, 4, 3)], lambda n, i: n.X.LSTMLayer(i[0], 5, **_rec(n))),
+        ([(2, 3, 2)], lambda n, i: n.X.LSTMLayer(i[0], np.int64(2), **_rec(n))),
         ([(2, 4, 3), (2, 4)], lambda n, i: n.X.LSTMLayer(i[0], 3, mask_input=i[1], backwards=True, **_rec(n))),
         ([(2, 3, 2)], lambda n, i: n.X.LSTMLayer(i[0], 2, peepholes=False, precompute_input=False, learn_init=True,
                                                  **_rec(n))),
