@@ -182,3 +182,18 @@ def test_one_mistake_gets_one_message_on_both_sides(index: int) -> None:
             MISTAKES[index](M)
         errors.append((type(info.value), str(info.value)))
     assert errors[0] == errors[1]
+
+
+def test_catalogue_cases_sometimes_pass_integer_hyperparameters_as_numpy_scalars() -> None:
+    """The certified cases include numpy integer sizes (a config array's), not only ints."""
+    from hypothesis import find, settings
+
+    from harness.registry import get_pair, load_builtin_catalogue
+    from harness.strategies import cases
+
+    load_builtin_catalogue()
+    case = find(cases(get_pair("Conv2DLayer"), "float64"),
+                lambda c: isinstance(c.kwargs["num_filters"], np.integer),
+                settings=settings(max_examples=200, derandomize=True, database=None))
+    fs = case.kwargs["filter_size"]
+    assert all(isinstance(v, np.integer) for v in (fs if isinstance(fs, tuple) else (fs,)))
