@@ -91,7 +91,7 @@ def certify_main(argv: List[str]) -> int:
     for s in bad:
         print(f"\n{s.pair}[{s.dtype}] {s.verdict}: {s.message}")
         if s.reproducer:
-            print(f"replay with: twins replay {s.reproducer}")
+            print(f"replay with: {s.replay_command}")
     if any(s.verdict == "ERROR" for s in bad) and not any(s.verdict == "DISCREPANCY" for s in bad):
         return 2
     return 1 if bad else 0
@@ -123,14 +123,19 @@ def _certify_zoo(names: List[str], dtypes: List[str]) -> list:
 def replay_main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(prog="twins replay", description="Re-run a saved failing case.")
     parser.add_argument("reproducer")
+    parser.add_argument("--pairs-module", action="append", default=[], metavar="MODULE",
+                        help="a module whose pairs the reproducer may name (the printed replay command "
+                             "gives it); replay never imports a module only because the file names it")
     args = parser.parse_args(argv)
     if not os.path.exists(args.reproducer):
         return _fail(f"no such file: {args.reproducer}")
     from layers_np.safe_npz import ModelFileError
 
-    from .runner import replay
+    from .runner import PairsModuleNotAllowed, replay
     try:
-        result = replay(args.reproducer)
+        result = replay(args.reproducer, args.pairs_module)
+    except PairsModuleNotAllowed as exc:
+        return _fail(f"cannot replay {args.reproducer}: {exc}")
     except ModelFileError as exc:
         return _fail(f"cannot replay {exc}; replay only files written by `twins certify`")
     except KeyError as exc:

@@ -204,7 +204,7 @@ def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tu
         if s.message:
             out.append(f"<pre>{e(s.message)}</pre>")
         if s.reproducer:
-            out.append(f"reproducer: {_link(s.reproducer, base_dir)} (<code>twins replay {e(s.reproducer)}</code>)")
+            out.append(f"reproducer: {_link(s.reproducer, base_dir)} (<code>{e(s.replay_command)}</code>)")
         out.append("</p>")
         if images:
             out.append(_img(pair_figure(s), f"error histograms of {s.pair} {s.dtype}"))

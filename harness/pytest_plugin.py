@@ -149,7 +149,7 @@ class CertifyItem(pytest.Item):
             s = excinfo.value.stats
             text = f"{s.pair}[{s.dtype}] {s.verdict} after {s.examples} examples\n{s.message}"
             if s.reproducer:
-                text += f"\nreplay with: twins replay {s.reproducer}"
+                text += f"\nreplay with: {s.replay_command}"
             return text
         return super().repr_failure(excinfo)
 

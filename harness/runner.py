@@ -112,6 +112,7 @@ class PairStats:
     verdict: str = "not run"
     message: str = ""
     reproducer: str = ""
+    pairs_source: str = ""  # the module that registered the pair (Pair.source)
     tolerance: str = ""
     last_failure: Optional[Tuple[Case, CaseResult, Any]] = None
     # numerical truth (harness.oracle): blame of the worst case, its sides' distances to the oracle
@@ -125,6 +126,11 @@ class PairStats:
     ulp_samples: List[float] = field(default_factory=list)  # per-element ULP |theano - twin|, capped
     ratio_samples: List[float] = field(default_factory=list)  # per-case worst |diff|/allowed, capped
     worst_built: Optional[Tuple[Built, CaseResult]] = field(default=None, repr=False)
+
+    @property
+    def replay_command(self) -> str:
+        """The command that re-runs the reproducer (naming a user's pairs module)."""
+        return replay_command(self.reproducer, self.pairs_source) if self.reproducer else ""
 
     def add(self, result: CaseResult, built: Built) -> None:
         c = result.comparison
@@ -214,6 +220,7 @@ def certify_pair(pair: Pair, dtype: str, profile: str = "dev", report_dir: Optio
 
         case, _, built = stats.last_failure
         stats.reproducer = save_reproducer(report_dir, pair, built)
+        stats.pairs_source = getattr(pair, "source", "") or ""
     return stats
 
 
@@ -232,15 +239,40 @@ def _confirm_blame(pair: Pair, stats: PairStats) -> None:
         stats.set_blame(blame)
 
 
-def replay(path: str) -> CaseResult:
+def replay_command(path: str, source: str) -> str:
+    """The shell command that re-runs the reproducer at ``path`` of a pair from ``source``."""
+    from .registry import BUILTIN
+
+    if not source or source == BUILTIN or source.startswith(BUILTIN + "."):
+        return f"twins replay {path}"
+    return f"twins replay {path} --pairs-module {source}"
+
+
+class PairsModuleNotAllowed(ValueError):
+    """A reproducer names a pairs module the user did not name on the command line."""
+
+
+def replay(path: str, pairs_modules: Sequence[str] = ()) -> CaseResult:
     """Re-run a saved reproducer; returns the result (the comparison says what differs).
 
-    The pair is registered again by importing the module recorded in the reproducer (the
-    built-in catalogue for built-in pairs and for files that predate the record).
+    The pair is registered again from the module recorded in the reproducer: the built-in
+    catalogue for built-in pairs (and for files that predate the record); a user's module
+    only when the caller names it in ``pairs_modules`` (``--pairs-module``) or it is imported
+    already, since a reproducer is untrusted input and must not choose what code is run.
     """
+    import sys
+
     from .registry import BUILTIN, get_pair, load_source
     from .reproducer import load_reproducer
 
-    case, inputs, params = load_reproducer(path, on_pairs_module=lambda source: load_source(source or BUILTIN))
+    def load(source: str) -> None:
+        if (source and source != BUILTIN and not source.startswith(BUILTIN + ".") and source not in pairs_modules
+                and source not in sys.modules):
+            raise PairsModuleNotAllowed(
+                f"its pair comes from module {source!r}, which replay imports only when you name it: "
+                f"twins replay {path} --pairs-module {source}")
+        load_source(source or BUILTIN)
+
+    case, inputs, params = load_reproducer(path, on_pairs_module=load)
     pair = get_pair(case.pair)
     return evaluate(pair, build(pair, case, inputs=inputs, params=params))

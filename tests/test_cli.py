@@ -27,9 +27,10 @@ def test_certify_exits_1_with_a_reproducer_on_a_discrepancy(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "replay with: twins replay" in out
-    repro = out.split("twins replay ")[-1].split()[0]
-    assert os.path.exists(repro)
-    assert main(["replay", repro]) == 1
+    command = out.split("replay with: ")[-1].splitlines()[0].split()
+    assert command[3:] == ["--pairs-module", "broken_pairs_cli"], command  # a user's pairs module is named
+    assert os.path.exists(command[2])
+    assert main(command[1:]) == 1
 
 
 def test_usage_errors_exit_2(tmp_path, capsys):
@@ -74,8 +75,8 @@ register_pair("UserMissingBiasDense", LT.DenseLayer, MissingBiasDense, dense_dra
 
 def test_replay_of_a_user_pair_loads_its_module(tmp_path, capsys, monkeypatch):
     """The replay command certify prints works for a pair registered by the user's module (found in
-    the current directory, as ``python -m`` finds it): the reproducer records the module and replay
-    imports it again, in a process where the pair is not registered."""
+    the current directory, as ``python -m`` finds it): the reproducer records the module, the printed
+    command names it with --pairs-module, and replay imports it only when the command line names it."""
     from harness.registry import get_pair, unregister_pair
 
     monkeypatch.setattr("sys.path", list(__import__("sys").path))
@@ -85,13 +86,20 @@ def test_replay_of_a_user_pair_loads_its_module(tmp_path, capsys, monkeypatch):
                  "--dtypes", "float32", "--profile", "ci", "--report-dir", str(tmp_path / "reports"), "--no-html"])
     out = capsys.readouterr().out
     assert code == 1, out
-    repro = out.split("twins replay ")[-1].split()[0]
+    command = out.split("replay with: ")[-1].splitlines()[0].split()
+    assert command[:2] == ["twins", "replay"] and command[3:] == ["--pairs-module", "user_pairs_replay"], command
+    repro = command[2]
     assert get_pair("UserMissingBiasDense").source == "user_pairs_replay"
     # a fresh process: the pair is not registered and its module not imported
     unregister_pair("UserMissingBiasDense")
     monkeypatch.delitem(__import__("sys").modules, "user_pairs_replay")
     try:
-        assert main(["replay", repro]) == 1
+        # the file alone never makes replay import a module: one line saying which flag to add
+        assert main(["replay", repro]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--pairs-module user_pairs_replay" in err[0], err
+        assert "user_pairs_replay" not in __import__("sys").modules
+        assert main(command[1:]) == 1  # the printed command, as the user runs it
         assert "UserMissingBiasDense" in capsys.readouterr().out
         assert get_pair("UserMissingBiasDense").source == "user_pairs_replay"
     finally:
