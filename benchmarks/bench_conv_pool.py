@@ -77,7 +77,7 @@ def bench(repeats: int) -> List[Dict[str, Any]]:
 
 
 def peak_memory() -> None:
-    from layers_np import _im2col
+    from layers_np import im2col
 
     x = np.random.default_rng(1).standard_normal((64, 128, 64, 64)).astype(np.float32)
     layer = L.Conv2DLayer(L.InputLayer((None, 128, 64, 64)), 128, 3, pad="same")
@@ -93,7 +93,7 @@ def peak_memory() -> None:
     mib = 2.0 ** 20
     print(f"\nConv2D 128->128 3x3 same, input 64x128x64x64 float32 ({x.nbytes / mib:.0f} MiB): twin {seconds:.2f} s, "
           f"peak traced {peak / mib:.0f} MiB = output {out_bytes / mib:.0f} MiB x ~3 (conv, +bias, relu) "
-          f"+ patch buffer <= {_im2col.PATCH_BUFFER_BYTES / mib:.0f} MiB + padded chunk")
+          f"+ patch buffer <= {im2col.PATCH_BUFFER_BYTES / mib:.0f} MiB + padded chunk")
     pool = L.Pool2DLayer(L.InputLayer((None, 128, 64, 64)), 3, stride=2, pad=1, mode="average_exc_pad")
     tracemalloc.start()
     pool(x)

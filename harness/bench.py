@@ -544,7 +544,7 @@ def write_reports(results: Dict[str, Any], rows: List[Dict[str, Any]], output_di
                   chart: bool = True) -> Dict[str, str]:
     import pandas as pd
 
-    from layers_np._atomic import atomic_write_text
+    from layers_np.atomic import atomic_write_text
 
     os.makedirs(output_dir, exist_ok=True)
     paths = {name: os.path.join(output_dir, name) for name in ("bench.csv", "bench.md", "bench.json", "bench.png")}

@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from layers_np._atomic import atomic_write_text
+from layers_np.atomic import atomic_write_text
 
 __all__ = ["export_main", "gate_main", "resolve_factory", "GateInputError", "PROFILE_BATCHES", "read_samples"]
 
@@ -209,9 +209,9 @@ def _junit(path: str, model: str, report: Any, error: Optional[str], seconds: fl
 
 
 def _verdict(path: str, payload: Dict[str, Any]) -> None:
-    from layers_np.io import _jsonable
+    from layers_np.io import to_jsonable
 
-    atomic_write_text(path, json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json.dumps(to_jsonable(payload), indent=2, allow_nan=False) + "\n")
 
 
 def _parser_gate() -> argparse.ArgumentParser:
@@ -278,7 +278,7 @@ def gate_main(argv: List[str]) -> int:
     try:
         import layers_np
         from layers_np import io as np_io
-        from layers_np._atomic import atomic_write
+        from layers_np.atomic import atomic_write
         import layers_theano as LT
         from layers_theano.export import input_dtypes, to_twin
 

@@ -242,7 +242,7 @@ def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tu
 def write_html(stats: Sequence[Any], path: str, networks: Sequence[Tuple[str, Any, Any]] = (),
                title: str = "theano-twins certification", images: Optional[bool] = None) -> str:
     """Write the report atomically to ``path``; reproducer links are relative to its directory."""
-    from layers_np._atomic import atomic_write_text
+    from layers_np.atomic import atomic_write_text
 
     base = os.path.dirname(os.path.abspath(path))
     text = render_html(stats, base_dir=base, networks=networks, title=title, images=images)

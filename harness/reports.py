@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from layers_np._atomic import atomic_write_text
+from layers_np.atomic import atomic_write_text
 
 from .runner import PairStats
 

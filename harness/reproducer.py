@@ -16,7 +16,7 @@ from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
-from layers_np._atomic import atomic_savez
+from layers_np.atomic import atomic_savez
 from layers_np.safe_npz import Limits, ModelFileError, NpzReader, current_limits, loads_json
 
 from .strategies import Case, Fn, Values

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Uni
 import numpy as np
 
 from . import _plan, nonlinearities
-from ._graph import get_all_layers, incoming_layers
+from .traversal import get_all_layers, incoming_layers
 from .specs import base as spec
 from .specs.base import TwinError
 

@@ -3,7 +3,7 @@
 The layers call a ``convolution`` function with Theano's signature, as Lasagne does;
 :func:`conv2d`, :func:`conv3d` and :func:`conv1d_mc0` are the numpy twins of
 ``T.nnet.conv2d``, ``T.nnet.conv3d`` and ``lasagne.theano_extensions.conv.conv1d_mc0``.
-All are computed by one GEMM over strided patches (see :mod:`layers_np._im2col`).
+All are computed by one GEMM over strided patches (see :mod:`layers_np.im2col`).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import nonlinearities
-from ._im2col import corr_nd, corr_transpose_nd
+from .im2col import corr_nd, corr_transpose_nd
 from .base import Layer, TwinError
 from .shapes.conv import as_tuple, conv_input_length, conv_output_length, conv_pad_amounts, theano_border_mode
 from .specs import conv as spec

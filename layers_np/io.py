@@ -48,8 +48,8 @@ import numpy as np
 
 from . import init as _init
 from . import nonlinearities as _nonlinearities
-from ._atomic import atomic_savez
-from ._record import RecordsArguments
+from .atomic import atomic_savez
+from .record import RecordsArguments
 from .base import InputLayer, Layer, MergeLayer, Param, TwinError, _fmt_shape, get_all_layers, get_all_params, incoming_layers
 from .safe_npz import (DEFAULT_LIMITS, BadMemberError, ChecksumMismatchError, LimitExceededError, Limits,
                        ModelFileError, NotAModelFileError, NpzReader, ObjectArrayError, TruncatedFileError,
@@ -304,7 +304,7 @@ def _key_part(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", text) or "_"
 
 
-def _wiring_names(layers: Sequence[Layer]) -> Dict[int, str]:
+def wiring_names(layers: Sequence[Layer]) -> Dict[int, str]:
     """Each layer's name in the file: its own name, or ``<class>_<index>``; made unique."""
     names: Dict[int, str] = {}
     used = set()
@@ -319,12 +319,12 @@ def _wiring_names(layers: Sequence[Layer]) -> Dict[int, str]:
     return names
 
 
-def _jsonable(value: Any) -> Any:
+def to_jsonable(value: Any) -> Any:
     """Certification summaries: numpy scalars to Python, non-finite floats to strings."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -358,7 +358,7 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
                                    + (" (a Theano layer? use layers_theano.export.export)"
                                       if type(o).__module__.startswith("layers_theano") else ""))
     layers = get_all_layers(outputs)
-    names = _wiring_names(layers)
+    names = wiring_names(layers)
     layers_np = _layers_module()
     params_all = get_all_params(outputs)
     float_dtypes = sorted({p.value.dtype.name for p in params_all if p.value.dtype.kind == "f"})
@@ -435,7 +435,7 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
         "arrays": {k: {"shape": list(a.shape), "dtype": a.dtype.name, "sha256": _digest(a)}
                    for k, a in encoder.arrays.items()},
         "producer": _producer(producer),
-        "certification": None if certification is None else _jsonable(dict(certification)),
+        "certification": None if certification is None else to_jsonable(dict(certification)),
     }
     return spec, encoder.arrays
 

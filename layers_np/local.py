@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._im2col import pad_spatial
+from .im2col import pad_spatial
 from .base import TwinError
 from .conv import Conv2DLayer
 from .specs import conv as spec

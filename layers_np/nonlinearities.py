@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._record import RecordsArguments
+from .record import RecordsArguments
 
 __all__ = ["sigmoid", "softmax", "tanh", "ScaledTanH", "ScaledTanh", "rectify", "LeakyRectify",
            "leaky_rectify", "very_leaky_rectify", "elu", "SELU", "selu", "softplus", "linear",

@@ -1,6 +1,6 @@
 """Pooling, upscaling and feature-pooling twins (Lasagne master ``lasagne/layers/pool.py``).
 
-Pooling follows Theano's ``signal.pool`` op exactly (see :func:`layers_np._im2col.pool_nd`):
+Pooling follows Theano's ``signal.pool`` op exactly (see :func:`layers_np.im2col.pool_nd`):
 windows are reduced from strided slices; sums in the C loop's order, max so that each
 window yields the same element as that order.
 """
@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ._im2col import pool_nd
+from .im2col import pool_nd
 from .base import Layer, TwinError
 from .shapes.pool import pool_output_length
 from .specs import pool as spec
@@ -31,7 +31,7 @@ def mean(x: np.ndarray, axis: Any = None, **kwargs: Any) -> np.ndarray:
 
 def pool_2d(input: np.ndarray, ws: Sequence[int], ignore_border: bool = True, stride: Optional[Sequence[int]] = None,
             pad: Optional[Sequence[int]] = (0, 0), mode: str = "max") -> np.ndarray:
-    """Twin of ``T.signal.pool.pool_2d`` over the last two axes (see :func:`layers_np._im2col.pool_nd`)."""
+    """Twin of ``T.signal.pool.pool_2d`` over the last two axes (see :func:`layers_np.im2col.pool_nd`)."""
     ws = tuple(int(w) for w in ws)
     stride = ws if stride is None else tuple(int(s) for s in stride)
     pad = (0, 0) if pad is None else tuple(int(p) for p in pad)

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from layers_np._graph import get_all_layers
+from layers_np.traversal import get_all_layers
 from layers_np.specs import base as spec
 from layers_np.specs.base import TwinError
 

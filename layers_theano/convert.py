@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Union
 
-from layers_np._record import RecordsArguments
+from layers_np.record import RecordsArguments
 
 from .base import Layer, get_all_layers
 from .twins import register_nonlinearity, register_twin, twin_of

@@ -39,7 +39,7 @@ def input_dtypes(net: Union[Layer, Sequence[Layer]], twin: Any) -> Dict[str, str
 
     th_layers = get_all_layers(list(net) if isinstance(net, (list, tuple)) else net)
     np_layers = layers_np.get_all_layers(list(twin) if isinstance(twin, (list, tuple)) else twin)
-    names = np_io._wiring_names(np_layers)
+    names = np_io.wiring_names(np_layers)
     return {names[id(b)]: str(a.input_var.dtype) for a, b in zip(th_layers, np_layers) if isinstance(a, InputLayer)}
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from layers_np._record import RecordsArguments
+from layers_np.record import RecordsArguments
 
 from .backend import T, nnet
 

@@ -6,7 +6,7 @@ import pytest
 
 import layers_np as L
 import layers_theano as LT
-from layers_np import _im2col
+from layers_np import im2col
 from layers_theano.backend import T, config, function, nnet
 
 
@@ -85,7 +85,7 @@ def test_functional_conv2d_matches_theano(border_mode, dilation):
 
 
 def test_to_numpy_network_matches_theano(monkeypatch):
-    monkeypatch.setattr(_im2col, "PATCH_BUFFER_BYTES", 2048)  # force several chunks
+    monkeypatch.setattr(im2col, "PATCH_BUFFER_BYTES", 2048)  # force several chunks
     with config.change_flags(floatX="float64"):
         inp = LT.InputLayer((None, 3, 11, 10))
         net = LT.Conv2DLayer(inp, 4, 3, pad="same", num_groups=1)
@@ -120,5 +120,5 @@ def test_chunking_gives_identical_results(monkeypatch):
     x = rng.standard_normal((7, 4, 9, 9)).astype(np.float32)
     w = rng.standard_normal((6, 4, 3, 3)).astype(np.float32)
     whole = L.conv2d(x, w, border_mode="half")
-    monkeypatch.setattr(_im2col, "PATCH_BUFFER_BYTES", 1)
+    monkeypatch.setattr(im2col, "PATCH_BUFFER_BYTES", 1)
     np.testing.assert_array_equal(L.conv2d(x, w, border_mode="half"), whole)

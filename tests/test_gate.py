@@ -265,7 +265,7 @@ def test_bad_paths_exit_2_and_publish_nothing(tmp_path, capsys, what):
 
 
 def test_publish_failure_after_the_reports_is_exit_2(tmp_path, capsys, monkeypatch):
-    import layers_np._atomic as atomic
+    import layers_np.atomic as atomic
 
     out = tmp_path / "model.npz"
     out.write_bytes(b"previous release")

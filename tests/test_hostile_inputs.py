@@ -707,7 +707,7 @@ def _all_callable_names():
         if callable(getattr(np, attr, None)):
             names.add(f"numpy.{attr}")
     names |= {"os.system", "builtins.eval", "subprocess.call", "numpy.load", "layers_np.io.load",
-              "layers_np._atomic.atomic_write", "nonlinearities.__builtins__", "layers_np.base.np", ""}
+              "layers_np.atomic.atomic_write", "nonlinearities.__builtins__", "layers_np.base.np", ""}
     return sorted(names)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import layers_np as L
 from layers_np import nonlinearities as nl
-from layers_np._graph import get_all_layers
+from layers_np.traversal import get_all_layers
 
 LT = pytest.importorskip("layers_theano")
 from layers_theano import zoo  # noqa: E402

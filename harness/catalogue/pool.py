@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import layers_np as L
 import layers_theano as LT
-from layers_np._im2col import pool_nd
+from layers_np.im2col import pool_nd
 from layers_np.shapes.pool import theano_pool_length
 from layers_np.pool import mean as np_mean
 from layers_theano.backend import T

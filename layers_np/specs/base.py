@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Dict, Iterator, List, Mapping, Optional, Seque
 
 import numpy as np
 
-from .._record import RecordsArguments, record_arguments
+from ..record import RecordsArguments, record_arguments
 from ..init import as_array
 
 Shape = Tuple[Optional[int], ...]
@@ -219,7 +219,7 @@ class Layer(SideSpecific):
 
 def get_all_params(layer: Any, unwrap_shared: bool = True, **tags: bool) -> List[Any]:
     """All parameters of the network below ``layer`` (Lasagne's order), each once."""
-    from .._graph import get_all_layers
+    from ..traversal import get_all_layers
 
     params: List[Any] = []
     seen: Set[int] = set()

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional, Tuple
 
 from .. import init
 from ..versions import check_semantics
-from .._graph import get_all_layers
+from ..traversal import get_all_layers
 from ..shapes import check_recurrent_input, check_recurrent_options, num_flat_inputs, recurrent_output_shape
 from .base import (InputLayer, Layer, SideDefault, SideSpecific, TwinError, get_all_params, is_integer,
                    nonlinearity_or_identity, twin_errors)
