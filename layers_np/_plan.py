@@ -365,6 +365,7 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     item = dtype.itemsize
     padded = tuple(S[i] + pads[i][0] + pads[i][1] for i in range(nd))
     any_pad = any(lo or hi for lo, hi in pads)
+    xp = interior = refill = None  # the padded input buffer, its interior view and border refill
     if any_pad:
         xp, interior, refill = alloc.padded((N, Cin) + padded, dtype, pads, 0.0)
     pointwise = KK == 1 and not any_pad and all(s == 1 for s in stride)
@@ -385,9 +386,8 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
             return act(o)
         return conv_1x1
     if _CONV_LAYOUT == "per_item" or (_CONV_LAYOUT == "auto" and F < _FOLD_MIN_FILTERS):
-        return _conv_per_item(x, N, Cin, K, O, P, F, CK, stride, nd, any_pad, W2, b, bcol, act, get, dtype,
-                              alloc, xp if any_pad else None, interior if any_pad else None,
-                              refill if any_pad else None)
+        return _conv_per_item(x, N, Cin, K, O, P, F, CK, stride, nd, W2, b, bcol, act, get, dtype,
+                              alloc, xp, interior, refill)
     nb = int(max(1, min(N, CHUNK_BYTES // max(CK * P * item, 1))))
     chunks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     cols = alloc.scratch((CK, nb * P), dtype)
@@ -406,25 +406,11 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
         m = n1 - n0
         targets[m] = cols[:, :m * P].reshape((Cin,) + K + (m,) + O)
         alloc.gemm((F, CK), (CK, m * P), dtype)
-    pre_views = [patch_view(xp, n0, n1 - n0) for n0, n1 in chunks] if any_pad else None
-
-    memo: List[Any] = [None, None]  # the last unpadded input and its patch views (an internal buffer
-    # is the same array on every call); holding the reference keeps the identity test sound
+    views_of = _patch_views(chunks, patch_view, xp, interior, refill)
 
     def conv(x: np.ndarray) -> np.ndarray:
         o = get()
-        if any_pad:
-            refill()
-            np.copyto(interior, x)
-            views = pre_views
-        elif x is memo[0]:
-            views = memo[1]
-        else:
-            src = x if x.flags.c_contiguous else np.ascontiguousarray(x)
-            views = [patch_view(src, n0, n1 - n0) for n0, n1 in chunks]
-            if src is x:
-                memo[0], memo[1] = x, views
-        for (n0, n1), view in zip(chunks, views):
+        for (n0, n1), view in zip(chunks, views_of(x)):
             m = n1 - n0
             c = cols[:, :m * P]
             np.copyto(targets[m], view)
@@ -457,8 +443,38 @@ _CONV_LAYOUT = "auto"
 _FOLD_MIN_FILTERS = 16
 
 
+def _patch_views(chunks: List[Tuple[int, int]], patch_view: Callable[[np.ndarray, int, int], np.ndarray],
+                 xp: Optional[np.ndarray], interior: Any, refill: Any) -> Callable[[np.ndarray], List[np.ndarray]]:
+    """Per call, the patch views of each chunk of the input ``x`` (both conv layouts use this).
+
+    With padding (``xp`` the padded buffer) the border is refilled, ``x`` is copied into its
+    interior and the views planned on ``xp`` are returned; without, views of ``x`` itself,
+    memoised on identity (an internal buffer is the same array on every call; holding the
+    reference keeps the identity test sound).
+    """
+    if xp is not None:
+        pre_views = [patch_view(xp, n0, n1 - n0) for n0, n1 in chunks]
+
+        def padded(x: np.ndarray) -> List[np.ndarray]:
+            refill()
+            np.copyto(interior, x)
+            return pre_views
+        return padded
+    memo: List[Any] = [None, None]
+
+    def unpadded(x: np.ndarray) -> List[np.ndarray]:
+        if x is memo[0]:
+            return memo[1]
+        src = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+        views = [patch_view(src, n0, n1 - n0) for n0, n1 in chunks]
+        if src is x:
+            memo[0], memo[1] = x, views
+        return views
+    return unpadded
+
+
 def _conv_per_item(x: np.ndarray, N: int, Cin: int, K: Tuple[int, ...], O: Tuple[int, ...], P: int, F: int,
-                   CK: int, stride: Tuple[int, ...], nd: int, any_pad: bool, W2: np.ndarray, b: Any, bcol: Any,
+                   CK: int, stride: Tuple[int, ...], nd: int, W2: np.ndarray, b: Any, bcol: Any,
                    act: Callable, get: Callable, dtype: np.dtype, alloc: "_Alloc", xp: Any, interior: Any,
                    refill: Any) -> Kernel:
     """The convolution as CorrMM lays it out: patches of a chunk of items as ``(m, CK, P)``, one
@@ -476,23 +492,11 @@ def _conv_per_item(x: np.ndarray, N: int, Cin: int, K: Tuple[int, ...], O: Tuple
         return np.ndarray(shape, dtype, buffer=src, offset=n0 * st[0], strides=strides)
 
     targets = {n1 - n0: cols[:n1 - n0].reshape((n1 - n0, Cin) + K + O) for n0, n1 in chunks}
-    pre_views = [patch_view(xp, n0, n1 - n0) for n0, n1 in chunks] if any_pad else None
-    memo: List[Any] = [None, None]
+    views_of = _patch_views(chunks, patch_view, xp, interior, refill)
 
     def conv(x: np.ndarray) -> np.ndarray:
         o = get()
-        if any_pad:
-            refill()
-            np.copyto(interior, x)
-            views = pre_views
-        elif x is memo[0]:
-            views = memo[1]
-        else:
-            src = x if x.flags.c_contiguous else np.ascontiguousarray(x)
-            views = [patch_view(src, n0, n1 - n0) for n0, n1 in chunks]
-            if src is x:
-                memo[0], memo[1] = x, views
-        for (n0, n1), view in zip(chunks, views):
+        for (n0, n1), view in zip(chunks, views_of(x)):
             m = n1 - n0
             np.copyto(targets[m], view)
             o3 = o[n0:n1].reshape(m, F, P)
