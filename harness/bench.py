@@ -1,6 +1,11 @@
-"""``twins bench``: Theano start-up and per-call latency against the numpy twins, per zoo model.
+"""``twins bench``: the numpy twins against Theano: your models per call, the zoo also at start-up.
 
-``twins bench [--models NAME...] [--batch-sizes 1,64] [--quick] [--output-dir reports/bench]``
+``twins bench [TARGET...] [--zoo [NAME...]] [--batch 1,64] [--json FILE] [--compare FILE [--threshold PCT]]``
+
+A TARGET (``MODULE:FACTORY``, ``path/to/file.py:FACTORY`` or a model file ``.npz``) is timed per
+call at each batch size in this process (:mod:`harness.bench_targets`); ``--json`` saves the run
+with machine facts and commits and ``--compare`` checks it against a saved one
+(:mod:`harness.bench_compare`, which documents the schema). Without TARGETs, or with ``--zoo``:
 
 For each model of :mod:`layers_theano.zoo` (or the ones named) it measures, each start-up
 in a fresh subprocess (:mod:`harness.bench_worker`, started by path):
@@ -22,8 +27,9 @@ Writes ``bench.md``, ``bench.csv`` (one row per model and batch size), ``bench.j
 results) and, when matplotlib is installed, ``bench.png`` under ``--output-dir``; prints the
 table. Every verdict is a ratio of two figures from the same run.
 
-Exit codes: 0 measured (whatever the goals say), 1 a measurement failed or the numpy
-process imported PyTensor, 2 usage error.
+Exit codes: 0 measured (whatever the goals say), 1 a measurement failed, the numpy
+process imported PyTensor or ``--compare`` found a regression beyond ``--threshold``, 2 usage
+error, a bad TARGET or a bad ``--compare`` file.
 """
 from __future__ import annotations
 
@@ -42,7 +48,7 @@ from contextlib import redirect_stdout
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 __all__ = ["bench_main", "break_even", "COLUMNS", "GOALS", "run_bench", "build_rows", "machine_facts",
-           "gemm_peak_gflops", "run_worker", "theano_env", "DENSE_CONV_MODELS"]
+           "gemm_peak_gflops", "run_worker", "theano_env", "DENSE_CONV_MODELS", "target_table"]
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_worker.py")
 MARKER = "BENCH_RESULT "
@@ -644,36 +650,64 @@ def _batch_sizes(text: str) -> List[int]:
     return list(dict.fromkeys(sizes))
 
 
-def bench_main(argv: List[str]) -> int:
-    parser = argparse.ArgumentParser(prog="twins bench", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", metavar="NAME", help="zoo models (default: all available)")
-    parser.add_argument("--batch-sizes", type=_batch_sizes, default=[1, 64], help="comma-separated (default 1,64)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: few repetitions")
-    parser.add_argument("--seq-len", type=int, default=32, help="time steps for recurrent models (default 32)")
-    parser.add_argument("--output-dir", default=os.path.join("reports", "bench"), help="default reports/bench")
-    parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per subprocess (default 900)")
-    args = parser.parse_args(argv)
-    if not os.path.exists(WORKER):
-        print(f"twins bench: error: worker script missing: {WORKER}", file=sys.stderr)
-        return 2
+def _threshold(text: str) -> float:
     try:
-        from layers_theano import zoo  # noqa: F401
+        value = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage such as 10 or 10%, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a percentage of at least 0, got {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _error(message: str) -> int:
+    print(f"twins bench: error: {message}", file=sys.stderr)
+    return 2
+
+
+def target_table(rows: List[Dict[str, Any]], tablefmt: str = "simple") -> str:
+    """The table of a run of user targets: per model and batch, twin and Theano ms per call."""
+    from tabulate import tabulate
+
+    def ms(v: Optional[float], iqr: Optional[float]) -> str:
+        return "" if v is None else f"{_fmt(v)} ±{_fmt((iqr or 0.0) / 2, 2)}"
+
+    body = [[r["model"], r["batch"], ms(r["twin_ms"], r["twin_iqr_ms"]), ms(r["theano_ms"], r["theano_iqr_ms"]),
+             _fmt(r["twin_over_theano"]), _fmt(r["reps"]), _fmt(r["max_rel_diff"]), r["error"] or ""] for r in rows]
+    return tabulate(body, headers=["model", "batch", "twin ms/call", "Theano ms/call", "twin/Theano", "reps",
+                                   "max rel diff", "error"], tablefmt=tablefmt, disable_numparse=True)
+
+
+def _zoo_models(names: Optional[List[str]]) -> Tuple[Optional[List[str]], Optional[str]]:
+    """(zoo models to run, None) or (None, the usage error)."""
+    if not os.path.exists(WORKER):
+        return None, f"worker script missing: {WORKER}"
+    try:
+        from layers_theano import zoo
     except ImportError as exc:
-        print(f"twins bench: error: cannot import the Theano side ({exc}); run `make venv`", file=sys.stderr)
-        return 2
-    models = args.models or zoo.available()
+        return None, f"cannot import the Theano side ({exc}); run `make venv`"
+    models = names or zoo.available()
     unknown = [m for m in models if m not in zoo.FACTORIES]
     if unknown:
-        print(f"twins bench: error: unknown model(s) {', '.join(unknown)}; choose from {', '.join(zoo.FACTORIES)}",
-              file=sys.stderr)
-        return 2
+        return None, f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(zoo.FACTORIES)}"
     unavailable = {m: zoo.missing_classes(m) for m in models if zoo.missing_classes(m)}
     if unavailable:
-        print("twins bench: error: " + "; ".join(f"{m} needs {', '.join(c)}" for m, c in unavailable.items()),
-              file=sys.stderr)
-        return 2
+        return None, "; ".join(f"{m} needs {', '.join(c)}" for m, c in unavailable.items())
+    return list(models), None
+
+
+def _run_zoo(models: List[str], args: argparse.Namespace) -> List[Dict[str, Any]]:
+    """The zoo suite (fresh processes per start-up), its reports under --output-dir and its tables."""
     results = run_bench(models, args.batch_sizes, seq_len=args.seq_len, quick=args.quick, timeout=args.timeout)
     rows = build_rows(results)
     paths = write_reports(results, rows, args.output_dir, chart=not args.no_chart)
@@ -686,10 +720,144 @@ def bench_main(argv: List[str]) -> int:
                    disable_numparse=True))
     print(f"\nGEMM peak {results['peak_gflops']:.1f} GFLOP/s; {results['seconds']:.0f} s; "
           f"report: {paths['bench.md']}" + (f" ({paths['chart_note']})" if paths["chart_note"] else ""))
-    bad = [r for r in rows if r["error"] or r["numpy_imported_pytensor"]]
+    for r in rows:
+        r["source"] = "zoo"
+        if r["numpy_imported_pytensor"] and not r["error"]:
+            r["error"] = "the numpy process imported PyTensor"
+    return rows
+
+
+USAGE = """examples:
+  twins bench                              every zoo model (start-up and per call, reports/bench/)
+  twins bench mynet:build --batch 1,64     your factory: compiled Theano against its twin, per call
+  twins bench model.npz                    a model file: the numpy twin alone, per call
+  twins bench model.npz --factory mynet:build   the file's twin against that factory's Theano network
+  twins bench mynet:build --json base.json      save the run (machine facts, commit, results)
+  twins bench mynet:build --compare base.json --threshold 10   exit 1 if 10% slower than base.json
+
+exit codes: 0 measured (and, with --compare, nothing regressed beyond the threshold), 1 a
+regression or a measurement that failed, 2 usage error, a bad target, or a --compare file that
+is malformed or shares no model and batch with this run.
+"""
+
+
+def bench_main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(prog="twins bench", description=__doc__.split("\n\n")[0], epilog=USAGE,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="MODULE:FACTORY, path/to/file.py:FACTORY or a model file .npz (default: the zoo)")
+    parser.add_argument("--zoo", nargs="*", metavar="NAME", default=None,
+                        help="zoo models (all available ones without names); the default when no TARGET is given")
+    parser.add_argument("--models", nargs="+", metavar="NAME", help="same as --zoo NAME...")
+    parser.add_argument("--factory", metavar="MODULE:FACTORY",
+                        help="time the .npz targets against the Theano network this factory builds")
+    parser.add_argument("--batch-sizes", "--batch", type=_batch_sizes, default=[1, 64],
+                        help="comma-separated (default 1,64)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: few repetitions")
+    parser.add_argument("--max-time", type=_positive_seconds, default=None, metavar="SECONDS",
+                        help="timing budget per TARGET model and batch size (default 2, --quick 0.25)")
+    parser.add_argument("--seq-len", type=int, default=32, help="time steps for recurrent models (default 32)")
+    parser.add_argument("--json", "--save", dest="json", metavar="FILE",
+                        help="save the run: results, machine facts, commit (schema: harness/bench_compare.py)")
+    parser.add_argument("--compare", metavar="FILE", help="compare with a run saved by --json")
+    parser.add_argument("--threshold", type=_threshold, default=10.0, metavar="PCT",
+                        help="--compare fails (exit 1) when the twin's ms per call or twin/Theano grew by more "
+                             "than PCT percent (default 10)")
+    parser.add_argument("--output-dir", default=os.path.join("reports", "bench"),
+                        help="zoo reports (default reports/bench)")
+    parser.add_argument("--no-chart", action="store_true", help="skip the zoo PNG chart")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per zoo subprocess (default 900)")
+    args = parser.parse_args(argv)
+
+    from .bench_compare import BenchFileError, compare_records, comparison_table, machine_differences, \
+        make_record, printable, read_record, write_record
+    from .bench_targets import BenchTargetError, is_model_file, prepare_target, run_targets
+
+    if args.seq_len < 1:
+        return _error("--seq-len must be at least 1")
+    old = None
+    if args.compare is not None:  # checked before a long run, not after it
+        try:
+            old = read_record(args.compare)
+        except BenchFileError as exc:
+            return _error(f"--compare {args.compare}: {exc}")
+    if args.json is not None and os.path.isdir(args.json):
+        return _error(f"--json {args.json} is a directory; name a file")
+    targets = list(dict.fromkeys(args.targets))
+    if args.factory is not None and not any(is_model_file(t) for t in targets):
+        return _error("--factory names the Theano network of a model file TARGET (.npz); none was given")
+    zoo_names = args.models if args.zoo is None and args.models else args.zoo
+    models: List[str] = []
+    if zoo_names is not None or not targets:
+        models, problem = _zoo_models(zoo_names)  # type: ignore[assignment]
+        if problem:
+            return _error(problem)
+
+    settings = SETTINGS["quick" if args.quick else "full"]
+    budget = args.max_time if args.max_time is not None else settings["budget_s"]
+    started = time.perf_counter()
+    facts = machine_facts()
+    rows: List[Dict[str, Any]] = []
+    if targets:
+        from tqdm import tqdm
+
+        prepared = []
+        with tqdm(targets, desc="prepare", unit="model", file=sys.stderr, dynamic_ncols=True,
+                  disable=args.no_progress) as bar:
+            for spec in bar:
+                bar.set_postfix_str(spec[-60:])
+                try:
+                    prepared.append(prepare_target(os.path.normpath(spec) if is_model_file(spec) else spec,
+                                                   args.factory, args.seq_len))
+                except BenchTargetError as exc:
+                    bar.close()
+                    return _error(str(exc))
+        rows += run_targets(prepared, args.batch_sizes, args.seq_len, budget, settings["min_reps"],
+                            settings["max_reps"], progress=not args.no_progress)
+        print(target_table(rows))
+    if models:
+        if rows:
+            print()
+        rows += _run_zoo(models, args)
+    try:
+        import layers_np
+
+        facts["blas_threads"] = layers_np.blas_threads()
+    except ImportError:
+        facts["blas_threads"] = None
+    facts["load_average_end"] = _loadavg()
+    bad = [r for r in rows if r["error"]]
     for r in bad:
-        print(f"{r['model']}[batch {r['batch']}]: " + (r["error"] or "the numpy process imported PyTensor"),
-              file=sys.stderr)
+        print(f"{r['model']}[batch {r['batch']}]: {r['error']}", file=sys.stderr)
+    if args.json is not None:
+        run_settings = {"batch_sizes": list(args.batch_sizes), "quick": args.quick, "max_time_s": budget,
+                        "seq_len": args.seq_len, "seconds": time.perf_counter() - started}
+        write_record(make_record(facts, run_settings, rows, argv), args.json)
+        print(f"saved: {args.json}")
+    if old is None:
+        return 1 if bad else 0
+    result = compare_records(old, rows, args.threshold)
+    print(f"\ncompared with {args.compare} (saved {printable(old.get('created', '?'))}; threshold "
+          f"{args.threshold:g}%):")
+    if result["rows"]:
+        print(comparison_table(result))
+    for line in machine_differences(old, facts):
+        print(f"note: the saved run was on another machine or set-up: {line}")
+    if result["only_old"]:
+        print(f"not in this run ({len(result['only_old'])}): {', '.join(result['only_old'][:20])}"
+              + (" ..." if len(result["only_old"]) > 20 else ""))
+    if result["only_new"]:
+        print(f"not in the saved run ({len(result['only_new'])}): {', '.join(result['only_new'][:20])}"
+              + (" ..." if len(result["only_new"]) > 20 else ""))
+    if result["compared"] == 0:
+        return _error(f"--compare {args.compare}: no model and batch size of this run has a measurement in the "
+                      "saved run; nothing was compared (run the same targets and --batch sizes)")
+    for line in result["regressions"]:
+        print(f"REGRESSED: {line}", file=sys.stderr)
+    if result["regressions"]:
+        return 1
+    print(f"no regression beyond {args.threshold:g}% in {result['compared']} comparisons")
     return 1 if bad else 0
 
 

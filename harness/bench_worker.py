@@ -165,6 +165,22 @@ def interleaved_latency(theano_fn, twin, arrays, budget_s, min_reps, max_reps):
     return {"theano": _stats(th), "twin": _stats(tw), "max_rel_diff": max_rel}
 
 
+def time_calls(fn, arrays, budget_s, min_reps, max_reps):
+    """Per-call seconds of ``fn(*arrays)`` alone (the twin of a model file timed without Theano):
+    a few warm-up calls, then as many repetitions as ``budget_s`` allows within [min_reps, max_reps]."""
+    clock = time.perf_counter
+    for _ in range(3):  # warm-up: the runtime's plan, allocator, BLAS threads, caches
+        fn(*arrays)
+    t = clock()
+    fn(*arrays)
+    once = clock() - t
+    reps = int(max(min_reps, min(max_reps, budget_s / max(once, 1e-7))))
+    times = []
+    for _ in range(reps):
+        t = clock(); fn(*arrays); times.append(clock() - t)  # noqa: E702
+    return _stats(times)
+
+
 def profile_twin(twin, arrays, reps):
     """Per layer of the twin's planned runtime: [label, fastest seconds of its kernel, seconds the
     same GEMMs take called directly (None without GEMMs), class, planned/generic]

@@ -180,7 +180,7 @@ DESCRIPTIONS = {
     "replay": "re-run a failing case saved by certify (a reproducer .npz)",
     "export": "write the numpy twin of a Theano network (MODULE:FACTORY) to a model file, without certifying",
     "gate": "export a network only if its numpy twin matches Theano on fuzzed inputs (a CI gate)",
-    "bench": "time the numpy twins of the zoo networks against Theano",
+    "bench": "time numpy twins against Theano (your MODULE:FACTORY or model.npz, or the zoo); save and compare runs",
 }
 # what the commands need beyond numpy: a numpy-only install (the deployment runtime) lacks them
 HARNESS_MODULES = ("hypothesis", "pytensor", "theano", "lasagne", "pandas", "tabulate", "tqdm", "scipy", "matplotlib")
