@@ -751,6 +751,9 @@ def bench_main(argv: List[str]) -> int:
     parser.add_argument("--models", nargs="+", metavar="NAME", help="same as --zoo NAME...")
     parser.add_argument("--factory", metavar="MODULE:FACTORY",
                         help="time the .npz targets against the Theano network this factory builds")
+    parser.add_argument("--custom-layer", action="append", default=[], metavar="MODULE:CLASS",
+                        help="your own twin class a model file TARGET contains (as layers_np.load's "
+                             "custom_layers); repeatable")
     parser.add_argument("--batch-sizes", "--batch", type=_batch_sizes, default=[1, 64],
                         help="comma-separated (default 1,64)")
     parser.add_argument("--quick", action="store_true", help="smoke run: few repetitions")
@@ -772,7 +775,7 @@ def bench_main(argv: List[str]) -> int:
 
     from .bench_compare import BenchFileError, compare_records, comparison_table, machine_differences, \
         make_record, printable, read_record, write_record
-    from .bench_targets import BenchTargetError, is_model_file, prepare_target, run_targets
+    from .bench_targets import BenchTargetError, custom_layers, is_model_file, prepare_target, run_targets
 
     if args.seq_len < 1:
         return _error("--seq-len must be at least 1")
@@ -803,13 +806,17 @@ def bench_main(argv: List[str]) -> int:
         from tqdm import tqdm
 
         prepared = []
+        try:
+            custom = custom_layers(args.custom_layer)
+        except BenchTargetError as exc:
+            return _error(str(exc))
         with tqdm(targets, desc="prepare", unit="model", file=sys.stderr, dynamic_ncols=True,
                   disable=args.no_progress) as bar:
             for spec in bar:
                 bar.set_postfix_str(spec[-60:])
                 try:
                     prepared.append(prepare_target(os.path.normpath(spec) if is_model_file(spec) else spec,
-                                                   args.factory, args.seq_len))
+                                                   args.factory, args.seq_len, custom))
                 except BenchTargetError as exc:
                     bar.close()
                     return _error(str(exc))

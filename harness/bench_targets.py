@@ -23,7 +23,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-__all__ = ["BenchTargetError", "Target", "is_model_file", "prepare_target", "measure_target", "run_targets"]
+__all__ = ["BenchTargetError", "Target", "is_model_file", "custom_layers", "prepare_target", "measure_target",
+           "run_targets"]
 
 
 class BenchTargetError(ValueError):
@@ -60,6 +61,32 @@ def _twin_callable(twin: Any) -> Callable[..., Any]:
     return call
 
 
+def custom_layers(specs: Sequence[str]) -> Dict[str, type]:
+    """``{CLASS: class}`` from ``MODULE:CLASS`` specs (``--custom-layer``): the user's own twin classes a
+    model file may name, passed to ``layers_np.load`` as ``custom_layers`` (never taken from the file)."""
+    import layers_np as L
+
+    from .imports import UserImportError, import_user_module
+
+    registry: Dict[str, type] = {}
+    for spec in specs:
+        module_name, sep, attr = spec.rpartition(":")
+        if not sep or not module_name or not attr:
+            raise BenchTargetError(f"--custom-layer expects MODULE:CLASS, got {spec!r}")
+        try:
+            module = import_user_module(module_name)
+        except UserImportError as exc:
+            raise BenchTargetError(f"--custom-layer {spec}: {exc}") from None
+        except (Exception, SystemExit) as exc:
+            raise BenchTargetError(f"--custom-layer {spec}: cannot import {module_name!r}: "
+                                   f"{type(exc).__name__}: {exc}") from None
+        cls = getattr(module, attr, None)
+        if not (isinstance(cls, type) and issubclass(cls, L.Layer)):
+            raise BenchTargetError(f"--custom-layer {spec}: {module_name!r} has no layers_np layer class {attr!r}")
+        registry[attr] = cls
+    return registry
+
+
 def _theano_side(factory: str) -> Any:
     """(theano network, compiled function) of ``factory``; a failure is a :class:`BenchTargetError`."""
     try:
@@ -86,8 +113,10 @@ def _theano_side(factory: str) -> Any:
     return net, fn
 
 
-def prepare_target(spec: str, factory: Optional[str] = None, seq_len: int = 32) -> Target:
-    """Load or build ``spec`` (see the module docstring) and check both sides run at batch 1."""
+def prepare_target(spec: str, factory: Optional[str] = None, seq_len: int = 32,
+                   custom: Optional[Dict[str, type]] = None) -> Target:
+    """Load or build ``spec`` (see the module docstring) and check both sides run at batch 1;
+    ``custom`` is the ``custom_layers`` registry a model file is loaded with."""
     import numpy as np
 
     import layers_np as L
@@ -99,7 +128,7 @@ def prepare_target(spec: str, factory: Optional[str] = None, seq_len: int = 32) 
         if not os.path.isfile(spec):
             raise BenchTargetError(f"no such model file: {spec}")
         try:
-            twin = L.load(spec)
+            twin = L.load(spec, custom_layers=custom)
         except ModelFileError as exc:
             raise BenchTargetError(f"{spec}: {exc}") from None
         name, source = os.path.basename(spec), "file"

@@ -53,11 +53,22 @@ def _heavy_modules() -> list:
     return sorted(m for m in sys.modules if m.split(".")[0] in ("pytensor", "theano", "harness", "hypothesis", "scipy"))
 
 
+def _layers_package(net):
+    """layers_np or layers_theano, whichever the network's (first output's) class derives from: a
+    user's own layer class lives in the user's module, so its base classes decide."""
+    first = net[0] if isinstance(net, (list, tuple)) else net
+    for cls in type(first).__mro__:
+        top = cls.__module__.split(".")[0]
+        if top in ("layers_np", "layers_theano"):
+            return sys.modules[top]
+    raise TypeError(f"{type(first).__name__} is not a layers_np or layers_theano layer")
+
+
 def input_specs(net):
     """(declared shape, dtype, integer upper bound or None) of each InputLayer of a layers_np or
     layers_theano network, in network order; integer inputs (token ids) are bounded by the
     vocabulary of the embedding layer reading them."""
-    module = sys.modules[type(net).__module__.split(".")[0]]
+    module = _layers_package(net)
     layers = module.get_all_layers(net)
     specs = []
     for layer in layers:

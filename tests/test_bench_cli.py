@@ -109,6 +109,27 @@ def test_model_file_alone_and_against_its_factory(project, capsys):
     assert len(err.splitlines()) == 1 and "shapes" in err and "--factory" in err
 
 
+def test_model_file_with_a_custom_layer_needs_its_class_named(project, capsys, monkeypatch):
+    """A file records a user's twin class by name only; the command line names the class to use."""
+    (project / "mytwins.py").write_text("import layers_np\n\nclass ScaledDense(layers_np.DenseLayer):\n    pass\n")
+    monkeypatch.delitem(sys.modules, "mytwins", raising=False)
+    import layers_np as L
+    from harness.imports import import_user_module
+
+    try:
+        mytwins = import_user_module("mytwins")
+        L.save(mytwins.ScaledDense(L.InputLayer((None, 4)), 2), project / "custom.npz")
+        assert bench.bench_main(["custom.npz", "--batch", "1", *FAST]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "ScaledDense" in err and "custom_layers" in err, err
+        assert bench.bench_main(["custom.npz", "--custom-layer", "mytwins:ScaledDense", "--batch", "1", *FAST]) == 0
+        assert "custom.npz" in capsys.readouterr().out
+        assert bench.bench_main(["custom.npz", "--custom-layer", "mytwins:nothing", *FAST]) == 2
+        assert "no layers_np layer class 'nothing'" in capsys.readouterr().err
+    finally:
+        sys.modules.pop("mytwins", None)
+
+
 @pytest.mark.parametrize("argv, words", [
     (["no_such_module_xyz:build"], ["no_such_module_xyz", "current directory"]),
     (["tinynet:missing"], ["no callable 'missing'"]),
@@ -206,3 +227,22 @@ def test_bad_options_are_usage_errors(argv):
     with pytest.raises(SystemExit) as info:
         bench.bench_main(["x.npz", *argv])
     assert info.value.code == 2
+
+
+def test_zoo_rows_save_and_compare_like_user_rows(tmp_path):
+    """The zoo suite's rows (every bench.csv column) go through the same schema and comparison."""
+    from harness.bench_compare import make_record, write_record
+    from test_bench import _fake_results
+
+    rows = [dict(r, source="zoo") for r in bench.build_rows(_fake_results())]
+    path = tmp_path / "zoo.json"
+    write_record(make_record({"cpu": "x"}, {"batch_sizes": [1, 64]}, rows, ["--zoo", "mlp"]), str(path))
+    record = read_record(str(path))
+    assert record["command"] == "twins bench --zoo mlp"
+    assert [(r["model"], r["batch"], r["source"]) for r in record["results"]] == [("mlp", 1, "zoo"), ("mlp", 64, "zoo")]
+    assert record["results"][0]["break_even_cold"] == 9500  # the zoo's own columns are kept
+    same = compare_records(record, rows, threshold_pct=0.0)
+    assert same["compared"] == 4 and not same["regressions"]
+    slower = [dict(r, twin_ms=r["twin_ms"] * 1.5) for r in rows]
+    worse = compare_records(record, slower, threshold_pct=20.0)
+    assert len(worse["regressions"]) == 2 and all("twin ms/call" in line for line in worse["regressions"])
