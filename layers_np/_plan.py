@@ -137,11 +137,13 @@ def _inplace_activation(fn: Any, dtype: np.dtype) -> Optional[Callable[[np.ndarr
         return None
     if fn is nl.identity or fn is nl.linear:
         return lambda x: None
+    # (outputs passed positionally and ufuncs bound once: at batch 1 the call overhead is the cost)
     if fn is nl.rectify:
-        zero = np.zeros((), dtype)
-        return lambda x: np.maximum(x, zero, out=x)
+        zero, maximum = np.zeros((), dtype), np.maximum
+        return lambda x: maximum(x, zero, x)
     if fn is nl.tanh:
-        return lambda x: np.tanh(x, out=x)
+        tanh = np.tanh
+        return lambda x: tanh(x, x)
     if fn is nl.sigmoid:
         one = np.ones((), dtype)
 
@@ -716,19 +718,76 @@ def _embedding(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Ker
     return embedding
 
 
-def _recurrent_common(layer: Any, x: np.ndarray, nl_fns: Sequence[Any], alloc: _Alloc,
-                      k: int) -> Optional[Tuple[Any, ...]]:
+def _gate_activation(fn: Any, dt: np.dtype) -> Tuple[bool, Optional[Callable[[np.ndarray], None]]]:
+    """(negated, in-place activation) of one recurrent gate.
+
+    A sigmoid gate's pre-activations are negated at plan time (its rows of the input and
+    hidden weights, its bias and peephole weights: exact, negation commutes with every
+    rounding of the GEMM and the additions), so its sigmoid is ``1 / (1 + exp(.))`` in three
+    in-place calls: the same bits as :func:`_inplace_activation`'s four, one numpy call fewer
+    per gate block and step.
+    """
+    from . import nonlinearities as nl
+
+    if fn is nl.sigmoid and dt.kind == "f":
+        one = np.ones((), dt)
+
+        exp, add, reciprocal = np.exp, np.add, np.reciprocal
+
+        def negated_sigmoid(x: np.ndarray) -> None:
+            exp(x, x)  # exp(-a) (may overflow to inf: sigmoid 0; the caller ignores the warning)
+            add(x, one, x)
+            reciprocal(x, x)
+        return True, negated_sigmoid
+    return False, _inplace_activation(fn, dt)
+
+
+def _activation_into(fn: Any, dt: np.dtype) -> Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """``(src, dst) -> fn(src)`` written into ``dst`` (or ``src`` itself for the identity), or None."""
+    from . import nonlinearities as nl
+
+    if fn is nl.identity or fn is nl.linear:
+        return lambda src, dst: src
+    if fn is nl.tanh and dt.kind == "f":
+        tanh = np.tanh
+
+        def tanh_into(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+            tanh(src, dst)
+            return dst
+        return tanh_into
+    inplace = _inplace_activation(fn, dt)
+    if inplace is None:
+        return None
+
+    def into(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        np.copyto(dst, src)
+        inplace(dst)
+        return dst
+    return into
+
+
+def _recurrent_common(layer: Any, x: np.ndarray, gate_fns: Sequence[Any], perm: Sequence[int],
+                      alloc: _Alloc) -> Optional[Tuple[Any, ...]]:
     """Shared set-up of the LSTM/GRU kernels, or None when the generic loop must run.
 
     The kernels work in the transposed layout, states ``(units, batch)`` and gates
     ``(k*units, batch)``: every gate is then a contiguous block, where numpy's SIMD
     transcendentals run (on a strided ``(batch, units)`` column block they fall back to a
-    scalar loop). All steps' input projections are one GEMM, ``W_in^T x^T``.
+    scalar loop). All steps' input projections are one GEMM, ``W_in^T x^T``. ``gate_fns``
+    are the gates' nonlinearities in the kernel's row order, ``perm`` the gate (in Lasagne's
+    stacking order) each row block holds; sigmoid blocks are negated (:func:`_gate_activation`).
+
+    Returns ``(gates, dt, batch, steps, n, W_hidT, h0, project, seq, hs, out)``: ``gates`` the
+    (negated, activation) pair per block, ``seq`` per processed step ``(input projection view,
+    previous state, state to write)`` and ``hs`` the ``(steps, units, batch)`` buffer the
+    states are written to (None when only the final state is returned: then the state
+    buffer ``seq[-1][2]`` holds it).
     """
     W_in, W_hid, b = layer._stacked()
     dt = W_in.dtype
-    acts = [_inplace_activation(f, dt) for f in nl_fns]
-    if (x.dtype != dt or dt.kind != "f" or any(a is None for a in acts) or b.dtype != dt
+    gates = [_gate_activation(f, dt) for f in gate_fns]
+    k = len(perm)
+    if (x.dtype != dt or dt.kind != "f" or any(a is None for _, a in gates) or b.dtype != dt
             or layer.hid_init.value.dtype != dt or x.ndim != len(layer.input_shape)
             or x.shape[2:] != tuple(layer.input_shape[2:]) or math.prod(x.shape[2:]) != W_in.shape[0]):
         return None
@@ -738,11 +797,16 @@ def _recurrent_common(layer: Any, x: np.ndarray, nl_fns: Sequence[Any], alloc: _
     n = layer.num_units
     out = _Out((batch, n) if layer.only_return_final else (batch, steps, n), dt)
     Kin = W_in.shape[0]
-    W_inT = np.ascontiguousarray(W_in.T)      # (k n, K)
-    W_hidT = np.ascontiguousarray(W_hid.T)    # (k n, n)
+    rows = np.concatenate([np.arange(g * n, (g + 1) * n) for g in perm])
+    W_inT = np.ascontiguousarray(W_in.T[rows])      # (k n, K), rows in the kernel's gate order
+    W_hidT = np.ascontiguousarray(W_hid.T[rows])    # (k n, n)
+    bcol = np.ascontiguousarray(b[rows].reshape(k * n, 1))
+    for blk, (neg, _) in enumerate(gates):
+        if neg:
+            for a in (W_inT, W_hidT, bcol):
+                np.negative(a[blk * n:(blk + 1) * n], out=a[blk * n:(blk + 1) * n])
     xT = alloc.scratch((Kin, steps, batch), dt)
     xin = alloc.scratch((k * n, steps, batch), dt)
-    bcol = b.reshape(k * n, 1)
     h0 = np.ascontiguousarray(np.broadcast_to(layer.hid_init.value, (batch, n)).T)
 
     def project(x: np.ndarray) -> None:
@@ -751,129 +815,148 @@ def _recurrent_common(layer: Any, x: np.ndarray, nl_fns: Sequence[Any], alloc: _
         np.matmul(W_inT, xT.reshape(Kin, steps * batch), out=xin2)
         np.add(xin2, bcol, out=xin2)
     order = range(steps - 1, -1, -1) if layer.backwards else range(steps)
+    hs = None if layer.only_return_final else alloc.scratch((steps, n, batch), dt)
+    hid = alloc.scratch((n, batch), dt) if hs is None else None
+    seq = []
+    prev = h0
+    for t in order:
+        nxt = hid if hs is None else hs[t]
+        seq.append((xin[:, t], prev, nxt))
+        prev = nxt
     alloc.gemm((k * n, Kin), (Kin, steps * batch), dt)
     alloc.gemm((k * n, n), (n, batch), dt, steps)
-    return acts, dt, batch, steps, n, W_hidT, xin, h0, project, order, out
+    return gates, dt, batch, steps, n, W_hidT, h0, project, seq, hs, out
+
+
+def _finish_states(o: np.ndarray, hs: Optional[np.ndarray], last: np.ndarray) -> np.ndarray:
+    """Copy the states (``(steps, units, batch)`` or the last ``(units, batch)``) into ``o``."""
+    if hs is None:
+        np.copyto(o.T, last)
+    else:
+        np.copyto(o, hs.transpose(2, 0, 1))
+    return o
 
 
 def _lstm(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     if len(ins) > 1:
         return None  # a mask or states given as layers: the generic step loop
-    fns = [layer.nonlinearity_ingate, layer.nonlinearity_forgetgate, layer.nonlinearity_cell,
-           layer.nonlinearity_outgate, layer.nonlinearity]
-    common = _recurrent_common(layer, ins[0], fns, alloc, 4)
+    fn_i, fn_f, fn_c, fn_o = (layer.nonlinearity_ingate, layer.nonlinearity_forgetgate, layer.nonlinearity_cell,
+                              layer.nonlinearity_outgate)
+    # rows in the order i, f, o, c: gates sharing a nonlinearity are one contiguous block
+    common = _recurrent_common(layer, ins[0], [fn_i, fn_f, fn_o, fn_c], [0, 1, 3, 2], alloc)
     if common is None or layer.cell_init.value.dtype != common[1]:
         return None
-    (f_i, f_f, f_c, f_o, f_h), dt, batch, steps, n, W_hidT, xin, h0, project, order, out = common
+    gates, dt, batch, steps, n, W_hidT, h0, project, seq, hs, out = common
+    f_h = _activation_into(layer.nonlinearity, dt)
     peep = [layer.W_cell_to_ingate, layer.W_cell_to_forgetgate, layer.W_cell_to_outgate] if layer.peepholes else []
-    if any(p.value.dtype != dt for p in peep):
+    if f_h is None or any(p.value.dtype != dt for p in peep):
         return None
-    w_ci, w_cf, w_co = (p.value.reshape(n, 1) for p in peep) if peep else (None, None, None)
+    (neg_i, act_i), (neg_f, act_f), (neg_o, act_o), (_, act_c) = gates
+    outgate_first = layer.semantics == "0.1"  # layers_np.versions: o = s_o(g_o) + c_t * w_co
+    peep_if = w_co_pre = w_co_post = None
+    if peep:
+        w_ci, w_cf, w_co = (p.value.reshape(n, 1) for p in peep)
+        # a negated gate gets its peephole term negated too (exact)
+        peep_if = np.stack([-w_ci if neg_i else w_ci, -w_cf if neg_f else w_cf])  # (2, n, 1)
+        if outgate_first:
+            w_co_post = w_co
+        else:
+            w_co_pre = -w_co if neg_o else w_co
     c0 = np.ascontiguousarray(np.broadcast_to(layer.cell_init.value, (batch, n)).T)
-    gates = alloc.scratch((4 * n, batch), dt)
+    g = alloc.scratch((4 * n, batch), dt)
     cell = alloc.scratch((n, batch), dt)
-    hid = alloc.scratch((n, batch), dt)
     tmp = alloc.scratch((n, batch), dt)
+    tmp2 = alloc.scratch((2, n, batch), dt) if peep_if is not None else None
+    tmp2_2d = None if tmp2 is None else tmp2.reshape(2 * n, batch)
     get = alloc.output(out.shape, out.dtype)
-    final = layer.only_return_final
-    g_i, g_f, g_c, g_o = (gates[k * n:(k + 1) * n] for k in range(4))
-    g_if = gates[:2 * n]
-    same_if = layer.nonlinearity_ingate is layer.nonlinearity_forgetgate
-    outgate_first = layer.semantics == "0.1"  # layers_np.versions
+    g_i, g_f, g_o, g_c = (g[j * n:(j + 1) * n] for j in range(4))
+    g_if = g[:2 * n]
+    # the gate activations applied before the cell update: one call per run of equal nonlinearities
+    early: List[Tuple[Callable, np.ndarray]] = []
+    late_o = w_co_pre is not None  # the output peephole needs the new cell first
+    if fn_i is fn_f and (fn_o is fn_i and not late_o):
+        early.append((act_i, g[:3 * n]))
+    else:
+        early.extend([(act_i, g_if)] if fn_i is fn_f else [(act_i, g_i), (act_f, g_f)])
+        if not late_o:
+            early.append((act_o, g_o))
+    early.append((act_c, g_c))
 
     def lstm(x: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):  # sigmoid's exp(-x) may overflow to inf (gate 0)
             return run(x)
 
     def run(x: np.ndarray) -> np.ndarray:
+        # ufuncs as locals, outputs passed positionally, np.dot for the 2-D GEMM (the same BLAS
+        # call as np.matmul, about half its fixed cost on these small products): the loop runs
+        # ~18 numpy calls per step, where each call's Python overhead is the time
+        dot, add, mul = np.dot, np.add, np.multiply
         project(x)
         np.copyto(cell, c0)
-        np.copyto(hid, h0)
-        o = get()
-        for t in order:
-            np.matmul(W_hidT, hid, out=gates)
-            np.add(gates, xin[:, t], out=gates)
-            if w_ci is not None:
-                np.multiply(cell, w_ci, out=tmp)
-                np.add(g_i, tmp, out=g_i)
-                np.multiply(cell, w_cf, out=tmp)
-                np.add(g_f, tmp, out=g_f)
-            if same_if:
-                f_i(g_if)
-            else:
-                f_i(g_i)
-                f_f(g_f)
-            f_c(g_c)
-            np.multiply(g_f, cell, out=cell)  # c_t = f * c_{t-1} + i * s_c(g_c)
-            np.multiply(g_i, g_c, out=tmp)
-            np.add(cell, tmp, out=cell)
-            if w_co is not None and not outgate_first:  # the output peephole sees the new cell
-                np.multiply(cell, w_co, out=tmp)
-                np.add(g_o, tmp, out=g_o)
-            f_o(g_o)
-            if w_co is not None and outgate_first:  # Lasagne 0.1: added after the nonlinearity
-                np.multiply(cell, w_co, out=tmp)
-                np.add(g_o, tmp, out=g_o)
-            np.copyto(tmp, cell)
-            f_h(tmp)
-            np.multiply(g_o, tmp, out=hid)
-            if not final:
-                o[:, t].T[...] = hid
-        if final:
-            o.T[...] = hid
-        return o
+        hn = h0
+        for a, hp, hn in seq:
+            dot(W_hidT, hp, g)
+            add(g, a, g)
+            if peep_if is not None:
+                mul(cell, peep_if, tmp2)
+                add(g_if, tmp2_2d, g_if)
+            for act, block in early:
+                act(block)
+            mul(g_f, cell, cell)  # c_t = f * c_{t-1} + i * s_c(g_c)
+            mul(g_i, g_c, g_c)
+            add(cell, g_c, cell)
+            if late_o:  # the output peephole sees the new cell
+                mul(cell, w_co_pre, tmp)
+                add(g_o, tmp, g_o)
+                act_o(g_o)
+            elif w_co_post is not None:  # Lasagne 0.1: added after the nonlinearity
+                mul(cell, w_co_post, tmp)
+                add(g_o, tmp, g_o)
+            mul(g_o, f_h(cell, tmp), hn)
+        return _finish_states(get(), hs, hn)
     return lstm
 
 
 def _gru(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     if len(ins) > 1:
         return None
-    fns = [layer.nonlinearity_resetgate, layer.nonlinearity_updategate, layer.nonlinearity_hid]
-    common = _recurrent_common(layer, ins[0], fns, alloc, 3)
+    fn_r, fn_u, fn_c = layer.nonlinearity_resetgate, layer.nonlinearity_updategate, layer.nonlinearity_hid
+    common = _recurrent_common(layer, ins[0], [fn_r, fn_u, fn_c], [0, 1, 2], alloc)
     if common is None:
         return None
-    (f_r, f_u, f_c), dt, batch, steps, n, W_hidT, xin, h0, project, order, out = common
+    gates, dt, batch, steps, n, W_hidT, h0, project, seq, hs, out = common
+    (_, act_r), (_, act_u), (_, act_c) = gates
     hg = alloc.scratch((3 * n, batch), dt)
-    ru = alloc.scratch((2 * n, batch), dt)
     c = alloc.scratch((n, batch), dt)
     t1 = alloc.scratch((n, batch), dt)
-    hid = alloc.scratch((n, batch), dt)
     one = np.ones((), dt)
     get = alloc.output(out.shape, out.dtype)
-    final = layer.only_return_final
-    same_ru = layer.nonlinearity_resetgate is layer.nonlinearity_updategate
-    r, u = ru[:n], ru[n:]
     hg_ru, hg_c = hg[:2 * n], hg[2 * n:]
+    r, u = hg[:n], hg[n:2 * n]
+    acts = [(act_r, hg_ru)] if fn_r is fn_u else [(act_r, r), (act_u, u)]
+    seq_gru = [(a[:2 * n], a[2 * n:], hp, hn) for a, hp, hn in seq]
 
     def gru(x: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):  # sigmoid's exp(-x) may overflow to inf (gate 0)
             return run(x)
 
     def run(x: np.ndarray) -> np.ndarray:
+        dot, add, mul = np.dot, np.add, np.multiply  # see _lstm
         project(x)
-        np.copyto(hid, h0)
-        o = get()
-        for t in order:
-            a = xin[:, t]
-            np.matmul(W_hidT, hid, out=hg)
-            np.add(hg_ru, a[:2 * n], out=ru)
-            if same_ru:
-                f_r(ru)
-            else:
-                f_r(r)
-                f_u(u)
-            np.multiply(r, hg_c, out=c)  # c_t = s_c(a_c + r * (h W_c))
-            np.add(a[2 * n:], c, out=c)
-            f_c(c)
-            np.subtract(one, u, out=t1)  # h_t = (1 - u) * h_{t-1} + u * c_t
-            np.multiply(t1, hid, out=t1)
-            np.multiply(u, c, out=c)
-            np.add(t1, c, out=hid)
-            if not final:
-                o[:, t].T[...] = hid
-        if final:
-            o.T[...] = hid
-        return o
+        hn = h0
+        for a_ru, a_c, hp, hn in seq_gru:
+            dot(W_hidT, hp, hg)
+            add(hg_ru, a_ru, hg_ru)
+            for act, block in acts:
+                act(block)
+            mul(r, hg_c, c)  # c_t = s_c(a_c + r * (h W_c))
+            add(a_c, c, c)
+            act_c(c)
+            np.subtract(one, u, t1)  # h_t = (1 - u) * h_{t-1} + u * c_t
+            mul(t1, hp, t1)
+            mul(u, c, c)
+            add(t1, c, hn)
+        return _finish_states(get(), hs, hn)
     return gru
 
 
