@@ -87,8 +87,14 @@ def custom_layers(specs: Sequence[str]) -> Dict[str, type]:
     return registry
 
 
-def _theano_side(factory: str) -> Any:
-    """(theano network, compiled function) of ``factory``; a failure is a :class:`BenchTargetError`."""
+def _theano_side(factory: str, twin: Any = None) -> Any:
+    """(theano network, compiled function) of ``factory``; a failure is a :class:`BenchTargetError`.
+
+    With ``twin`` (a loaded model file), the network is built in the file's float dtype (unless
+    THEANO_FLAGS/PYTENSOR_FLAGS chose floatX, as ``twins gate --weights`` does) and takes the
+    file's weights, so that both sides compute the same function and ``max_rel_diff`` means
+    something; a network whose parameters do not match the file's is refused.
+    """
     try:
         import layers_theano as LT
     except ImportError as exc:
@@ -98,10 +104,22 @@ def _theano_side(factory: str) -> Any:
     from .gate import GateInputError, _build_network
     from .network import NetworkError, network_dtype
 
+    import layers_np as L
+    from layers_theano.backend import FLOATX_FROM_FLAGS, config
+
+    np_params = L.get_all_params(twin) if twin is not None else []
+    floats = sorted({str(p.get_value().dtype) for p in np_params if p.get_value().dtype.kind == "f"})
+    floatx = FLOATX_FROM_FLAGS or (floats[0] if len(floats) == 1 else None)
     try:
-        net, _ = _build_network(factory, None)
+        if floatx is None:
+            net, _ = _build_network(factory, None)
+        else:
+            with config.change_flags(floatX=floatx):
+                net, _ = _build_network(factory, None)
         if LT.lasagne_bridge.is_lasagne_layer(net):
             net = LT.from_lasagne(net, side="theano")
+        if twin is not None:
+            _copy_weights(net, np_params, factory)
         dtype = network_dtype(net)
         outputs = list(net) if isinstance(net, (list, tuple)) else net
         inputs = [l for l in LT.get_all_layers(outputs) if isinstance(l, LT.InputLayer)]
@@ -111,6 +129,22 @@ def _theano_side(factory: str) -> Any:
     except (Exception, SystemExit) as exc:  # the user's network failing in a way nobody foresaw
         raise BenchTargetError(f"{factory}: cannot compile its Theano function: {type(exc).__name__}: {exc}") from None
     return net, fn
+
+
+def _copy_weights(net: Any, np_params: Sequence[Any], factory: str) -> None:
+    """Set the Theano network's parameters to a model file's (same order and shapes, as Lasagne's
+    ``get_all_params`` gives them on both sides)."""
+    import layers_theano as LT
+
+    th_params = LT.get_all_params(net)
+    shapes = [tuple(p.get_value().shape) for p in np_params]
+    want = [tuple(p.get_value().shape) for p in th_params]
+    if shapes != want:
+        raise BenchTargetError(f"--factory {factory} builds a network with parameter shapes {want[:6]}"
+                               f"{' ...' if len(want) > 6 else ''}, the model file has {shapes[:6]}"
+                               f"{' ...' if len(shapes) > 6 else ''}; is --factory the network of this file?")
+    for th, tw in zip(th_params, np_params):
+        th.set_value(tw.get_value().astype(th.get_value().dtype))
 
 
 def prepare_target(spec: str, factory: Optional[str] = None, seq_len: int = 32,
@@ -134,7 +168,7 @@ def prepare_target(spec: str, factory: Optional[str] = None, seq_len: int = 32,
         name, source = os.path.basename(spec), "file"
         theano = None
         if factory is not None:
-            _, theano = _theano_side(factory)
+            _, theano = _theano_side(factory, twin)
     else:
         if factory is not None:
             raise BenchTargetError(f"--factory names the Theano network of a model file; {spec} is a factory itself")

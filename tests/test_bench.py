@@ -95,8 +95,14 @@ def test_quick_smoke_run(tmp_path):
     """One real run on the MLP: a cold compile in an empty compile directory, a warm one,
     and a numpy-only process that must not have imported PyTensor."""
     out = tmp_path / "bench"
-    code = bench.bench_main(["--models", "mlp", "--batch-sizes", "1", "--quick", "--output-dir", str(out)])
+    code = bench.bench_main(["--zoo", "mlp", "--batch", "1", "--quick", "--output-dir", str(out),
+                             "--json", str(tmp_path / "run.json")])
     assert code == 0
+    from harness.bench_compare import read_record
+
+    (saved,) = read_record(str(tmp_path / "run.json"))["results"]  # --json of a zoo run, in the --compare schema
+    assert (saved["model"], saved["batch"], saved["source"]) == ("mlp", 1, "zoo")
+    assert saved["twin_ms"] > 0 and saved["twin_over_theano"] == pytest.approx(saved["twin_ms"] / saved["theano_ms"])
     table = pd.read_csv(out / "bench.csv", keep_default_na=False)
     assert list(table.columns) == COLUMNS
     assert len(table) == 1

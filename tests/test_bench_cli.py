@@ -42,6 +42,8 @@ def project(tmp_path, monkeypatch):
     net = L.InputLayer((None, 6), name="x")
     net = L.DenseLayer(net, 5, name="hidden")
     net = L.DenseLayer(net, 3, nonlinearity=L.nonlinearities.softmax, name="out")
+    for p in L.get_all_params(net):  # a float32 file: a Theano factory built for it must follow its dtype
+        p.set_value(p.get_value().astype("float32"))
     L.save(net, tmp_path / "tiny.npz")
     yield tmp_path
     sys.modules.pop("tinynet", None)
@@ -102,6 +104,12 @@ def test_model_file_alone_and_against_its_factory(project, capsys):
                              "--json", "both.json"]) == 0
     (both,) = json.loads((project / "both.json").read_text())["results"]
     assert both["theano_ms"] > 0 and both["twin_over_theano"] == pytest.approx(both["twin_ms"] / both["theano_ms"])
+    # Theano was built in the file's dtype with the file's weights: the two compute one function
+    assert both["max_rel_diff"] < 1e-5
+    from harness.bench_targets import prepare_target
+
+    target = prepare_target("tiny.npz", "tinynet:build")
+    assert {str(v.type.dtype) for v in target.theano.maker.fgraph.inputs} == {"float32"}  # input and weights
     capsys.readouterr()
     # a factory whose network is not the file's: one line, exit 2
     assert bench.bench_main(["tiny.npz", "--factory", "tinynet:other", "--batch", "1", *FAST]) == 2
