@@ -19,6 +19,8 @@ from .pool import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403
+from .dnn import *  # noqa: F401,F403  (Lasagne's lasagne.layers.dnn names)
+from .traversal import get_output_shape
 
 __version__ = "0.1.0"
 

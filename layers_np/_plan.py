@@ -333,7 +333,8 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     from . import conv as C
     from .shapes.conv import conv_pad_amounts, theano_border_mode
 
-    default = {C.Conv1DLayer: C.conv1d_mc0, C.Conv2DLayer: C.conv2d, C.Conv3DLayer: C.conv3d}[type(layer)]
+    # the backend classes (dnn, corrmm) have no ``convolution`` argument: their op is fixed
+    default = {C.Conv1DLayer: C.conv1d_mc0, C.Conv2DLayer: C.conv2d, C.Conv3DLayer: C.conv3d}.get(type(layer))
     x = ins[0]
     W = layer.W.value
     if (getattr(layer, "convolution", None) is not default or layer.num_groups != 1
@@ -1009,7 +1010,7 @@ def _dimshuffle(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Ke
 def _builders() -> Dict[type, Callable[..., Optional[Kernel]]]:
     """Kernel builders by exact class (a subclass may change the computation: generic path)."""
     if "builders" not in _BLAS:
-        from . import conv, dense, embedding, merge, normalization, pool, recurrent, shape, special
+        from . import conv, dense, dnn, embedding, merge, normalization, pool, recurrent, shape, special
 
         table: Dict[type, Callable[..., Optional[Kernel]]] = {
             dense.DenseLayer: _dense, conv.Conv1DLayer: _conv, conv.Conv2DLayer: _conv, conv.Conv3DLayer: _conv,
@@ -1020,6 +1021,10 @@ def _builders() -> Dict[type, Callable[..., Optional[Kernel]]]:
             merge.ConcatLayer: _concat, embedding.EmbeddingLayer: _embedding,
             recurrent.LSTMLayer: _lstm, recurrent.GRULayer: _gru,
             shape.FlattenLayer: _flatten, shape.ReshapeLayer: _reshape, shape.DimshuffleLayer: _dimshuffle,
+            # Lasagne's backend names compute the same arithmetic with their own defaults
+            dnn.Conv2DDNNLayer: _conv, dnn.Conv3DDNNLayer: _conv, dnn.Pool2DDNNLayer: _pool,
+            dnn.MaxPool2DDNNLayer: _pool, dnn.Pool3DDNNLayer: _pool, dnn.MaxPool3DDNNLayer: _pool,
+            dnn.BatchNormDNNLayer: _batchnorm,
         }
         _BLAS["builders"] = table
     return _BLAS["builders"]

@@ -7,6 +7,7 @@ reduced axis length in turn (``tensor.mean`` does).
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Sequence
 
 import numpy as np
@@ -14,8 +15,10 @@ import numpy as np
 from .base import Layer, TwinError
 from .nonlinearities import binary_owned
 from .specs import normalization as spec
+from .specs.normalization import normalization_helpers
 
-__all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "StandardizationLayer"]
+__all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "StandardizationLayer", "batch_norm",
+           "instance_norm", "layer_norm"]
 
 
 def _mean(x: np.ndarray, axes: Sequence[int]) -> np.ndarray:
@@ -167,3 +170,7 @@ class StandardizationLayer(spec.StandardizationLayer, Layer):
         centered = input - mean
         var = _mean(centered * centered, self.axes)
         return centered / np.sqrt(var + self.epsilon)
+
+
+# Lasagne master's helpers; the classes they stack are looked up in the package when called
+batch_norm, _, instance_norm, layer_norm = normalization_helpers(lambda name: getattr(sys.modules["layers_np"], name))

@@ -43,3 +43,12 @@ class RecordsArguments:
         super().__init_subclass__(**kw)
         if "__init__" in cls.__dict__:
             cls.__init__ = record_arguments(cls.__dict__["__init__"])  # type: ignore[method-assign]
+
+
+def amend_arguments(obj: Any, **changes: Any) -> None:
+    """Record that ``obj`` now behaves as if built with ``changes`` (Lasagne's helpers such as
+    ``batch_norm`` and ``prelu`` remove a layer's bias or nonlinearity after construction): the
+    export and ``to_numpy`` rebuild layers from the recorded arguments."""
+    recorded = obj.__dict__.get("_init_args")
+    if recorded is not None:
+        recorded.update(changes)

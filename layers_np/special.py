@@ -16,7 +16,7 @@ from .nonlinearities import _relu_alpha
 from .shapes.special import broadcast_pattern
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer",
-           "ParametricRectifierLayer", "RandomizedRectifierLayer", "prelu", "rrelu"]
+           "ParametricRectifierLayer", "RandomizedRectifierLayer", "prelu", "rrelu", "standardize"]
 
 
 def _expand(param: np.ndarray, ndim: int, shared_axes: Any) -> np.ndarray:
@@ -147,3 +147,7 @@ def prelu(layer: Layer, **kwargs: Any) -> ParametricRectifierLayer:
 def rrelu(layer: Layer, **kwargs: Any) -> RandomizedRectifierLayer:
     """Set ``layer``'s nonlinearity to identity and stack a RandomizedRectifierLayer on it."""
     return RandomizedRectifierLayer(spec.with_identity(layer), **kwargs)
+
+
+# Lasagne's floatX(1.) / scale: without a floatX on this side, 1.0 / scale keeps scale's float dtype
+standardize = spec.standardize_helper(BiasLayer, ScaleLayer, lambda: 1.0)

@@ -44,3 +44,43 @@ def get_all_layers(layer: Any, treat_as_input: Optional[Iterable[Any]] = None) -
             children = [c for c in incoming_layers(current) if id(c) not in seen]
             queue.extend(children[::-1])
     return result
+
+
+def get_output_shape(layer_or_layers: Any, input_shapes: Any = None) -> Any:
+    """Lasagne master's ``get_output_shape``: the output shape(s) of one layer or a list.
+
+    ``input_shapes`` is None (the declared shapes), one shape for the network's only
+    InputLayer, or a dict ``{layer: shape}`` (those layers are then treated as inputs);
+    shapes propagate through each layer's ``get_output_shape_for``.
+
+    Raises
+    ------
+    ValueError
+        A single shape given for a network with several InputLayers.
+    """
+    from .specs.base import InputLayer, MergeLayer
+
+    many = isinstance(layer_or_layers, (list, tuple))
+    targets = list(layer_or_layers) if many else [layer_or_layers]
+    if input_shapes is None or (isinstance(input_shapes, dict) and not input_shapes):
+        result = [t.output_shape for t in targets]
+        return result if many else result[0]
+    given = dict(input_shapes) if isinstance(input_shapes, dict) else None
+    layers = get_all_layers(targets, treat_as_input=list(given) if given else None)
+    shapes = {id(l): l.shape for l in layers
+              if isinstance(l, InputLayer) and (given is None or all(l is not g for g in given))}
+    if given is not None:
+        shapes.update({id(l): s for l, s in given.items()})
+    else:
+        if len(shapes) > 1:
+            raise ValueError("get_output_shape() was called with a single input shape on a network with multiple "
+                             "input layers. Please call it with a dictionary of input shapes instead.")
+        shapes = {k: input_shapes for k in shapes}
+    for l in layers:
+        if id(l) not in shapes:
+            if isinstance(l, MergeLayer):
+                shapes[id(l)] = l.get_output_shape_for([shapes[id(i)] for i in l.input_layers])
+            else:
+                shapes[id(l)] = l.get_output_shape_for(shapes[id(l.input_layer)])
+    result = [shapes[id(t)] for t in targets]
+    return result if many else result[0]

@@ -6,12 +6,16 @@ running-average updates); the harness compiles ``deterministic=True``.
 """
 from __future__ import annotations
 
+import sys
+
 from layers_np.specs import normalization as spec
+from layers_np.specs.normalization import normalization_helpers
 
 from .backend import T
 from .base import Layer
 
-__all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "StandardizationLayer"]
+__all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "StandardizationLayer", "batch_norm",
+           "instance_norm", "layer_norm"]
 
 
 class LocalResponseNormalization2DLayer(spec.LocalResponseNormalization2DLayer, Layer):
@@ -77,3 +81,8 @@ class StandardizationLayer(spec.StandardizationLayer, Layer):
         mean = input.mean(self.axes, keepdims=True)
         std = T.sqrt(input.var(self.axes, keepdims=True) + self.epsilon)
         return (input - mean) / std
+
+
+# Lasagne master's helpers; the classes they stack are looked up in the package when called
+batch_norm, _, instance_norm, layer_norm = normalization_helpers(
+    lambda name: getattr(sys.modules["layers_theano"], name))

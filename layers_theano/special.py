@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, Tuple
 
+import numpy as np
+
 from layers_np.shapes.special import broadcast_pattern
 
 from layers_np.specs import special as spec
@@ -16,7 +18,7 @@ from .backend import T, config, function, nnet
 from .base import Layer
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer",
-           "ParametricRectifierLayer", "RandomizedRectifierLayer", "prelu", "rrelu"]
+           "ParametricRectifierLayer", "RandomizedRectifierLayer", "prelu", "rrelu", "standardize"]
 
 
 class NonlinearityLayer(spec.NonlinearityLayer, Layer):
@@ -125,3 +127,7 @@ def prelu(layer: Layer, **kwargs: Any) -> ParametricRectifierLayer:
 
 def rrelu(layer: Layer, **kwargs: Any) -> RandomizedRectifierLayer:
     return RandomizedRectifierLayer(spec.with_identity(layer), **kwargs)
+
+
+# Lasagne's floatX(1.) / scale
+standardize = spec.standardize_helper(BiasLayer, ScaleLayer, lambda: np.asarray(1.0, dtype=config.floatX))

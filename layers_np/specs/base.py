@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Dict, Iterator, List, Mapping, Optional, Seque
 
 import numpy as np
 
-from ..record import RecordsArguments, record_arguments
+from ..record import RecordsArguments, amend_arguments, record_arguments
 from ..init import as_array
 
 Shape = Tuple[Optional[int], ...]
@@ -235,6 +235,7 @@ def with_identity(layer: Any) -> Any:
     """``layer`` with its nonlinearity set to identity (what Lasagne's ``prelu``/``rrelu`` do first)."""
     if getattr(layer, "nonlinearity", None) is not None:
         layer.nonlinearity = layer.side_defaults["identity"]
+        amend_arguments(layer, nonlinearity=None)  # so an export or to_numpy rebuilds it linear
     return layer
 
 

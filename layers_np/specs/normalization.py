@@ -2,15 +2,17 @@
 (Lasagne master ``lasagne/layers/normalization.py``)."""
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 
 from .. import init
+from ..record import amend_arguments
 from ..shapes.shape import is_int
 from .base import Layer, TwinError
 
-__all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "StandardizationLayer", "check_axes"]
+__all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "StandardizationLayer", "check_axes",
+           "strip_bias_and_nonlinearity", "normalization_helpers"]
 
 
 def check_axes(label: str, axes: Any, ndim: int, allow_negative: bool = False) -> Tuple[int, ...]:
@@ -140,3 +142,87 @@ class StandardizationLayer(Layer):
         if not _is_number(epsilon):
             raise TwinError(f"{self._label()}: epsilon must be a number, got {epsilon!r}")
         self.epsilon = float(epsilon)
+
+
+def strip_bias_and_nonlinearity(layer: Any, drop_bias: bool = True) -> Any:
+    """Lasagne's first step of ``batch_norm``/``instance_norm``/``layer_norm``.
+
+    The layer's nonlinearity (returned, None if it has none) becomes the identity and its
+    bias ``b`` is removed from its parameters (``b = None``): the normalization that follows
+    would cancel a bias, and the nonlinearity is re-applied after it.
+    """
+    nonlinearity = getattr(layer, "nonlinearity", None)
+    if nonlinearity is not None:
+        layer.nonlinearity = layer.side_defaults["identity"]
+        amend_arguments(layer, nonlinearity=None)  # an export or to_numpy rebuilds the layer as it is now
+    if drop_bias and getattr(layer, "b", None) is not None:
+        del layer.params[layer.b]
+        layer.b = None
+        amend_arguments(layer, b=None)
+    return nonlinearity
+
+
+def _suffixed(name: Any, suffix: str) -> Any:
+    """Lasagne's ``name and name + suffix``: None (or '') stays as it is."""
+    return name and name + suffix
+
+
+def normalization_helpers(side: Callable[[str], type]) -> Tuple[Callable[..., Any], ...]:
+    """Lasagne master's ``batch_norm``, ``batch_norm_dnn``, ``instance_norm`` and ``layer_norm``
+    for one side; ``side(name)`` is that side's class of the name they stack (``BatchNormLayer``,
+    ``BatchNormDNNLayer``, ``StandardizationLayer``, ``ScaleLayer``, ``BiasLayer``,
+    ``NonlinearityLayer``), looked up when a helper is called (the classes live in several
+    modules of the side, which import this one).
+
+    Layer order and names are master's: ``layer -> BatchNormLayer('<name>_bn') ->
+    NonlinearityLayer('<name>_bn_nonlin')`` (the NonlinearityLayer only when the layer had a
+    nonlinearity); instance_norm stacks ``StandardizationLayer(axes='spatial', '<name>_in')``,
+    ``ScaleLayer('_in_scale')``, ``BiasLayer('_in_bias')`` (each optional) and the nonlinearity;
+    layer_norm ``StandardizationLayer(axes='features', '<name>_ln')``, ``ScaleLayer``,
+    ``BiasLayer``, nonlinearity.
+    """
+
+    def _batch_norm_with(cls_name: str, layer: Any, kwargs: Dict[str, Any]) -> Any:
+        nonlinearity = strip_bias_and_nonlinearity(layer)
+        bn_name = kwargs.pop("name", None) or _suffixed(getattr(layer, "name", None), "_bn")
+        layer = side(cls_name)(layer, name=bn_name, **kwargs)
+        if nonlinearity is not None:
+            layer = side("NonlinearityLayer")(layer, nonlinearity, name=_suffixed(bn_name, "_nonlin"))
+        return layer
+
+    def batch_norm(layer: Any, **kwargs: Any) -> Any:
+        """Normalize ``layer``'s output: drop its bias and nonlinearity, stack a BatchNormLayer
+        (``kwargs`` go to it) and, if the layer had a nonlinearity, a NonlinearityLayer."""
+        return _batch_norm_with("BatchNormLayer", layer, kwargs)
+
+    def batch_norm_dnn(layer: Any, **kwargs: Any) -> Any:
+        """:func:`batch_norm` with a BatchNormDNNLayer (Lasagne's ``lasagne.layers.dnn.batch_norm_dnn``)."""
+        return _batch_norm_with("BatchNormDNNLayer", layer, kwargs)
+
+    def instance_norm(layer: Any, learn_scale: bool = True, learn_bias: bool = True, **kwargs: Any) -> Any:
+        """Instance normalization: drop bias and nonlinearity, standardize over the spatial axes,
+        then a learned per-channel ScaleLayer and BiasLayer (optional) and the nonlinearity."""
+        nonlinearity = strip_bias_and_nonlinearity(layer)
+        in_name = kwargs.pop("name", None) or _suffixed(getattr(layer, "name", None), "_in")
+        layer = side("StandardizationLayer")(layer, axes="spatial", name=in_name, **kwargs)
+        if learn_scale:
+            layer = side("ScaleLayer")(layer, shared_axes="auto", name=_suffixed(in_name, "_scale"))
+        if learn_bias:
+            layer = side("BiasLayer")(layer, shared_axes="auto", name=_suffixed(in_name, "_bias"))
+        if nonlinearity is not None:
+            layer = side("NonlinearityLayer")(layer, nonlinearity, name=_suffixed(in_name, "_nonlin"))
+        return layer
+
+    def layer_norm(layer: Any, **kwargs: Any) -> Any:
+        """Layer normalization: drop bias and nonlinearity, standardize over all axes but the
+        first, then a learned ScaleLayer, a BiasLayer and the nonlinearity."""
+        nonlinearity = strip_bias_and_nonlinearity(layer)
+        ln_name = kwargs.pop("name", None) or _suffixed(getattr(layer, "name", None), "_ln")
+        layer = side("StandardizationLayer")(layer, axes="features", name=ln_name, **kwargs)
+        layer = side("ScaleLayer")(layer, shared_axes="auto", name=_suffixed(ln_name, "_scale"))
+        layer = side("BiasLayer")(layer, shared_axes="auto", name=_suffixed(ln_name, "_bias"))
+        if nonlinearity is not None:
+            layer = side("NonlinearityLayer")(layer, nonlinearity, name=_suffixed(ln_name, "_nonlin"))
+        return layer
+
+    return batch_norm, batch_norm_dnn, instance_norm, layer_norm

@@ -12,7 +12,7 @@ from .base import Layer, SideDefault, TwinError, is_integer, nonlinearity_or_ide
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer", "ParametricRectifierLayer",
            "RandomizedRectifierLayer", "DropoutLayer", "GaussianNoiseLayer", "EmbeddingLayer", "RNG_SEED_RANGE",
-           "dropout_shortcuts", "with_identity"]
+           "dropout_shortcuts", "with_identity", "standardize_helper"]
 
 # Lasagne seeds each noise layer's stream with get_rng().randint(1, 2147462579)
 RNG_SEED_RANGE = (1, 2147462579)
@@ -192,3 +192,22 @@ class EmbeddingLayer(Layer):
 
     def get_output_shape_for(self, input_shape):
         return embedding_output_shape(input_shape, self.output_size)
+
+
+def standardize_helper(bias_layer: type, scale_layer: type, one: Callable[[], Any]) -> Callable[..., Any]:
+    """Lasagne master's ``standardize`` for one side: ``BiasLayer(-offset)`` then
+    ``ScaleLayer(one() / scale)``, both sharing ``shared_axes`` and neither trainable.
+
+    ``one()`` is the side's ``floatX(1.)`` (Lasagne divides it by ``scale``, so the scales
+    parameter has the dtype numpy gives that quotient).
+    """
+
+    def standardize(layer: Any, offset: Any, scale: Any, shared_axes: Any = "auto") -> Any:
+        """Subtract ``offset`` and divide by ``scale`` (fixed statistics, not trained)."""
+        layer = bias_layer(layer, -offset, shared_axes)
+        layer.params[layer.b].remove("trainable")
+        layer = scale_layer(layer, one() / scale, shared_axes)
+        layer.params[layer.scales].remove("trainable")
+        return layer
+
+    return standardize

@@ -1,0 +1,135 @@
+"""Pairs of Lasagne's backend layer names: cuDNN (``lasagne.layers.dnn``), CorrMM
+(``lasagne.layers.corrmm``) and cuda-convnet (``lasagne.layers.cuda_convnet``).
+
+Each class computes the plain layer's arithmetic with its own defaults and restrictions, so
+the pairs reuse the plain families' draws and error bounds (see ``conv.py``, ``pool.py``,
+``normalization.py``): the structures reach each class's own default (``flip_filters=False``
+when not given), the other flip, every pad form, and each refusal (``pad='same'`` with an
+even filter, ``ignore_border=False`` for the cuDNN pools, axes other than ``(0,)`` / all but
+the second for BatchNormDNNLayer). Few structures, small shapes: every distinct kwargs dict
+compiles one Theano function.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from hypothesis import strategies as st
+
+import layers_np as L
+import layers_theano as LT
+
+from ..registry import register_pair
+from ..strategies import Fn, shapes
+from .conv import _conv_case, _forward_terms, _refusing, conv_bound
+from .normalization import _bn_axes, batchnorm_bound
+from .pool import _fast_bins_ok, _pool_bound, _pool_case, _spp_bound
+
+# ---------------------------------------------------------------------------
+# convolutions: flip_filters defaults to False (the draws leave it out half of the time)
+# ---------------------------------------------------------------------------
+CONV2D_DNN_STRUCTURES = [
+    dict(num_filters=3, filter_size=3, pad="same", nonlinearity=Fn("rectify")),  # default: no flip
+    dict(num_filters=2, filter_size=(2, 3), stride=2, pad=1, flip_filters=True, untie_biases=True,
+         nonlinearity=None),
+    dict(num_filters=4, filter_size=(3, 1), stride=(1, 2), pad="full", num_groups=2, b=None,
+         nonlinearity=Fn("tanh")),
+    dict(num_filters=2, filter_size=2, pad="valid", nonlinearity=None),
+    dict(num_filters=2, filter_size=(2, 3), pad="same", nonlinearity=None),  # even filter: refused
+]
+CONV3D_DNN_STRUCTURES = [
+    dict(num_filters=2, filter_size=3, pad="same", nonlinearity=None),
+    dict(num_filters=2, filter_size=(1, 2, 2), stride=(1, 2, 1), pad=1, flip_filters=True, nonlinearity=Fn("rectify")),
+    dict(num_filters=2, filter_size=(2, 1, 1), pad="full", b=None, nonlinearity=None),
+]
+
+register_pair("Conv2DDNNLayer", _refusing("Theano", LT.Conv2DDNNLayer), _refusing("twin", L.Conv2DDNNLayer),
+              _conv_case(CONV2D_DNN_STRUCTURES, 2, max_side=6), family="backends",
+              error_bound=conv_bound(L.Conv2DDNNLayer, _forward_terms))
+register_pair("Conv3DDNNLayer", _refusing("Theano", LT.Conv3DDNNLayer), _refusing("twin", L.Conv3DDNNLayer),
+              _conv_case(CONV3D_DNN_STRUCTURES, 3, max_side=4), family="backends",
+              error_bound=conv_bound(L.Conv3DDNNLayer, _forward_terms), max_examples_scale=0.6)
+
+
+# ---------------------------------------------------------------------------
+# pooling: ignore_border=True only
+# ---------------------------------------------------------------------------
+def _border_refused(side: str, cls: Callable) -> Callable:
+    """Layer factory checking first that ``ignore_border=False`` is refused (NotImplementedError)."""
+    def make(incoming: Any, **kwargs: Any) -> Any:
+        try:
+            cls(incoming, **dict(kwargs, ignore_border=False))
+        except NotImplementedError:
+            pass
+        else:
+            raise AssertionError(f"{side} {cls.__name__} accepted ignore_border=False")
+        return cls(incoming, **kwargs)
+    make.__name__ = cls.__name__
+    return make
+
+
+@st.composite
+def _dnn_pool_case(draw, n: int, max_mode: bool, max_side: int):
+    kw, shapes_ = draw(_pool_case(n, max_mode=max_mode, max_side=max_side))
+    if not kw.pop("ignore_border"):
+        kw.pop("pad", None)  # drawn without padding; the sizes are valid with ignore_border=True
+    elif draw(st.booleans()):
+        kw["ignore_border"] = True
+    return kw, shapes_
+
+
+for _n, _side in ((2, 6), (3, 4)):
+    for _cls, _max in ((f"Pool{_n}DDNNLayer", False), (f"MaxPool{_n}DDNNLayer", True)):
+        register_pair(_cls, _border_refused("Theano", getattr(LT, _cls)), _border_refused("twin", getattr(L, _cls)),
+                      _dnn_pool_case(_n, _max, _side), family="backends", values={"clamp_points": [0.0]},
+                      error_bound=None if _max else _pool_bound(_n), max_examples_scale=0.6 if _n == 3 else 1.0)
+
+
+@st.composite
+def _spp_dnn_case(draw):
+    dims = draw(st.sampled_from([[4, 2, 1], [2], [1, 3]]))
+    kw = {"pool_dims": dims, "mode": draw(st.sampled_from(["max", "average_inc_pad", "average_exc_pad"]))}
+    ok = [s for s in range(1, 13) if all(_fast_bins_ok(s, p) for p in dims)]
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.sampled_from(ok)), draw(st.sampled_from(ok)))
+    return kw, [shape], [(None, shape[1], None, None)]
+
+
+register_pair("SpatialPyramidPoolingDNNLayer", LT.SpatialPyramidPoolingDNNLayer, L.SpatialPyramidPoolingDNNLayer,
+              _spp_dnn_case(), family="backends", error_bound=_spp_bound)
+
+
+# ---------------------------------------------------------------------------
+# BatchNormDNNLayer: axes 'auto' (or all but the second) or (0,)
+# ---------------------------------------------------------------------------
+BN_DNN_CONFIGS = [(4, "auto", ()), (2, "batch", ("gamma",)), (3, "batch", ("beta",)), (5, "auto", ())]
+
+
+def _axes_refused(side: str, cls: Callable) -> Callable:
+    """Layer factory checking first that axes other than (0,) / all but the second are refused."""
+    def make(incoming: Any, **kwargs: Any) -> Any:
+        declared = tuple(s if s is not None else 2 for s in incoming.output_shape)
+        try:
+            cls(declared, **dict(kwargs, axes=(1,)))  # the channel axis: neither (0,) nor all but the second
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"{side} {cls.__name__} accepted axes=(1,)")
+        return cls(incoming, **kwargs)
+    make.__name__ = cls.__name__
+    return make
+
+
+@st.composite
+def _bn_dnn_case(draw):
+    ndim, choice, none_params = draw(st.sampled_from(BN_DNN_CONFIGS))
+    shape = draw(shapes(min_ndim=ndim, max_ndim=ndim, max_side=5 if ndim < 5 else 3))
+    spec, axes = _bn_axes(choice, ndim)
+    kwargs = {} if spec == "auto" else {"axes": spec}
+    for name in none_params:
+        kwargs[name] = None
+    declared = tuple(None if i in axes else s for i, s in enumerate(shape))
+    return kwargs, [shape], [declared]
+
+
+register_pair("BatchNormDNNLayer", _axes_refused("Theano", LT.BatchNormDNNLayer),
+              _axes_refused("twin", L.BatchNormDNNLayer), _bn_dnn_case(), family="backends",
+              values={"positive_params": ["inv_std"]}, error_bound=batchnorm_bound)

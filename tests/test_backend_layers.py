@@ -1,0 +1,181 @@
+"""Lasagne's backend layer names (``dnn``, ``corrmm``, ``cuda_convnet``) and graph helpers
+(``batch_norm``, ``instance_norm``, ``layer_norm``, ``standardize``, ``get_output_shape`` ...):
+module paths, their own defaults, the layer sequences Lasagne master builds, and outputs twin
+vs Theano. Certification of each class is in ``harness/catalogue/backends.py``.
+"""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+import layers_np as L
+import layers_theano as LT
+from harness.compare import compare_arrays
+from harness.tolerance import default_tolerance
+from layers_theano.backend import config, function
+
+SIDES = {"numpy": L, "theano": LT}
+
+
+def _theano_out(layer, x):
+    inputs = [l for l in LT.get_all_layers(layer) if isinstance(l, LT.InputLayer)]
+    return function([inputs[0].input_var], LT.get_output(layer, deterministic=True))(x)
+
+
+def _correlate2d(x: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Valid 2-D cross-correlation written out (the reference for flip_filters=False)."""
+    n, c, h, w = x.shape
+    f, _, kh, kw = W.shape
+    out = np.zeros((n, f, h - kh + 1, w - kw + 1))
+    for i in range(kh):
+        for j in range(kw):
+            out += np.einsum("nchw,fc->nfhw", x[:, :, i:i + h - kh + 1, j:j + w - kw + 1], W[:, :, i, j])
+    return out
+
+
+# --------------------------------------------------------------------------- module paths
+@pytest.mark.parametrize("path,names", [
+    ("layers_np.dnn", ["Conv2DDNNLayer", "Conv3DDNNLayer", "MaxPool2DDNNLayer", "Pool2DDNNLayer", "MaxPool3DDNNLayer",
+                       "Pool3DDNNLayer", "BatchNormDNNLayer", "batch_norm_dnn", "SpatialPyramidPoolingDNNLayer"]),
+    ("layers_theano.dnn", ["Conv2DDNNLayer", "Conv3DDNNLayer", "batch_norm_dnn"]),
+    ("layers_theano.layers.dnn", ["Conv2DDNNLayer", "Conv3DDNNLayer", "MaxPool2DDNNLayer", "Pool2DDNNLayer",
+                                  "MaxPool3DDNNLayer", "Pool3DDNNLayer", "BatchNormDNNLayer", "batch_norm_dnn",
+                                  "SpatialPyramidPoolingDNNLayer"]),
+])
+def test_lasagne_module_paths(path: str, names: list) -> None:
+    """``from lasagne.layers.dnn import Conv2DDNNLayer`` has a counterpart on each side."""
+    module = importlib.import_module(path)
+    package = LT if path.startswith("layers_theano") else L
+    for name in names:
+        assert getattr(module, name) is getattr(package, name), f"{path}.{name}"
+        assert name in module.__all__
+
+
+def test_lasagne_spelling_through_the_theano_package() -> None:
+    import layers_theano as lasagne
+
+    assert lasagne.layers.dnn.Conv2DDNNLayer is LT.Conv2DDNNLayer
+    assert lasagne.layers.batch_norm is LT.batch_norm and lasagne.layers.get_output_shape is L.get_output_shape
+
+
+# --------------------------------------------------------------------------- own defaults
+@pytest.mark.parametrize("side", sorted(SIDES))
+def test_dnn_convolution_is_a_correlation_by_default(side: str) -> None:
+    """The most reported GPU-to-CPU bug: Conv2DDNNLayer defaults to flip_filters=False."""
+    X = SIDES[side]
+    rng = np.random.RandomState(0)
+    x = rng.randn(2, 2, 5, 6)
+    W = rng.randn(3, 2, 2, 3)
+    l_in = X.InputLayer((None, 2, 5, 6))
+    dnn = X.Conv2DDNNLayer(l_in, 3, (2, 3), W=W, b=None, nonlinearity=None)
+    plain = X.Conv2DLayer(l_in, 3, (2, 3), W=W, b=None, nonlinearity=None)
+    assert dnn.flip_filters is False and plain.flip_filters is True
+    run = (lambda l: l(x)) if side == "numpy" else (lambda l: _theano_out(l, x))
+    np.testing.assert_allclose(run(dnn), _correlate2d(x, W), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(run(plain), _correlate2d(x, W[:, :, ::-1, ::-1]), rtol=1e-12, atol=1e-12)
+    assert not np.allclose(run(dnn), run(plain))
+
+
+@pytest.mark.parametrize("side", sorted(SIDES))
+def test_dnn_restrictions(side: str) -> None:
+    X = SIDES[side]
+    with pytest.raises(NotImplementedError, match="Pool2DDNNLayer does not support ignore_border=False"):
+        X.MaxPool2DDNNLayer((1, 1, 4, 4), 2, ignore_border=False)
+    with pytest.raises(NotImplementedError, match="Pool3DDNNLayer does not support ignore_border=False"):
+        X.Pool3DDNNLayer((1, 1, 4, 4, 4), 2, ignore_border=False)
+    with pytest.raises(ValueError, match=r"only supports normalization across the first axis.*axes=\(0, 1\)"):
+        X.BatchNormDNNLayer((2, 3, 4), axes=(0, 1))
+    with pytest.raises(NotImplementedError, match="requires odd filter size"):
+        X.Conv2DDNNLayer((1, 1, 4, 4), 2, 2, pad="same")
+    assert X.Conv3DDNNLayer((1, 1, 3, 3, 3), 2, 2).flip_filters is False
+    assert X.SpatialPyramidPoolingDNNLayer((1, 2, 8, 8)).implementation == "fast"
+    assert X.BatchNormDNNLayer((2, 3)).axes == (0,)
+
+
+# --------------------------------------------------------------------------- batch_norm
+def _sequence(layer, X):
+    return [(type(l).__name__, l.name, [(p.name, tuple(p.get_value().shape)) for p in l.get_params()])
+            for l in X.get_all_layers(layer)]
+
+
+@pytest.mark.parametrize("side", sorted(SIDES))
+@pytest.mark.parametrize("helper", ["batch_norm", "batch_norm_dnn"])
+def test_batch_norm_builds_lasagne_masters_sequence(side: str, helper: str) -> None:
+    """Master: drop b and the nonlinearity, BatchNormLayer '<name>_bn', NonlinearityLayer '<name>_bn_nonlin'."""
+    X = SIDES[side]
+    bn_cls = "BatchNormLayer" if helper == "batch_norm" else "BatchNormDNNLayer"
+    l_in = X.InputLayer((None, 3, 6, 6), name="in")
+    conv = X.Conv2DLayer(l_in, 4, 3, name="conv")
+    out = getattr(X, helper)(conv)
+    assert conv.b is None and conv.nonlinearity is X.nonlinearities.identity
+    assert _sequence(out, X) == [
+        ("InputLayer", "in", []),
+        ("Conv2DLayer", "conv", [("conv.W", (4, 3, 3, 3))]),
+        (bn_cls, "conv_bn", [("conv_bn.beta", (4,)), ("conv_bn.gamma", (4,)), ("conv_bn.mean", (4,)),
+                             ("conv_bn.inv_std", (4,))]),
+        ("NonlinearityLayer", "conv_bn_nonlin", []),
+    ]
+    assert out.nonlinearity is X.nonlinearities.rectify
+    # an explicit name, other kwargs passed on; a layer without bias or nonlinearity gets none
+    dense = X.DenseLayer(X.InputLayer((None, 5)), 3, b=None, nonlinearity=None)
+    out = getattr(X, helper)(dense, name="bn", beta=None)
+    assert [(type(l).__name__, l.name) for l in X.get_all_layers(out)][1:] == [
+        ("DenseLayer", None), (bn_cls, "bn"), ("NonlinearityLayer", "bn_nonlin")]
+    assert [p.name for p in out.input_layer.get_params()] == ["bn.gamma", "bn.mean", "bn.inv_std"]
+    pool = X.MaxPool2DLayer(l_in, 2)
+    out = getattr(X, helper)(pool)
+    assert type(out).__name__ == bn_cls and out.name is None
+
+
+def _random_values(layer, rng):
+    return [rng.uniform(0.5, 1.5, size=np.shape(v)) for v in L.get_all_param_values(layer)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_helper_networks_twin_vs_theano(dtype: str) -> None:
+    """batch_norm, batch_norm_dnn, instance_norm, layer_norm and standardize: the twin network
+    built by the twin helpers computes what the Theano network built by the Theano helpers does."""
+    rng = np.random.RandomState(1)
+    x = rng.randn(2, 3, 5, 5).astype(dtype)
+    offset, scale = rng.randn(3).astype(dtype), rng.uniform(0.5, 2, 3).astype(dtype)
+
+    def build(X):
+        l = X.InputLayer((None, 3, 5, 5))
+        l = X.standardize(l, offset, scale)
+        l = X.batch_norm(X.Conv2DLayer(l, 4, 3, pad="same", name="c1"))
+        l = X.batch_norm_dnn(X.Conv2DDNNLayer(l, 4, 3, name="c2", nonlinearity=X.nonlinearities.tanh))
+        l = X.instance_norm(X.Conv2DLayer(l, 3, 1, name="c3"))
+        l = X.layer_norm(X.DenseLayer(l, 6, name="d"))
+        return l
+
+    with config.change_flags(floatX=dtype):  # Theano computes in floatX, as the harness runs it
+        net_np, net_th = build(L), build(LT)
+        assert _sequence(net_np, L) == _sequence(net_th, LT)
+        values = [v.astype(dtype) for v in _random_values(net_np, rng)]
+        L.set_all_param_values(net_np, values)
+        LT.set_all_param_values(net_th, values)
+        got, want = net_np(x), _theano_out(net_th, x)
+    assert got.dtype == want.dtype == np.dtype(dtype)
+    report = compare_arrays(want, got, default_tolerance(dtype))
+    assert report.ok, report
+
+
+def test_helpers_record_what_they_removed(tmp_path) -> None:
+    """An export (and to_numpy) rebuilds layers from their recorded arguments: a layer whose bias
+    and nonlinearity batch_norm removed, or whose nonlinearity prelu removed, must come back
+    without them (before the fix, the file's spec gave the convolution a bias again)."""
+    rng = np.random.RandomState(2)
+    l = L.InputLayer((None, 3, 6, 6))
+    l = L.batch_norm(L.Conv2DDNNLayer(l, 4, 3, name="c"))
+    l = L.prelu(L.DenseLayer(L.MaxPool2DDNNLayer(l, 2), 5))
+    L.set_all_param_values(l, _random_values(l, rng))
+    L.save(l, tmp_path / "m.npz")
+    x = rng.randn(2, 3, 6, 6)
+    loaded = L.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded(x), l(x))
+    th = LT.batch_norm(LT.Conv2DDNNLayer(LT.InputLayer((None, 3, 6, 6)), 4, 3))
+    twin = LT.to_numpy(th)
+    conv = twin.input_layer.input_layer
+    assert type(conv) is L.Conv2DDNNLayer and conv.b is None and conv.nonlinearity is L.nonlinearities.identity
