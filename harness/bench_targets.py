@@ -66,23 +66,16 @@ def custom_layers(specs: Sequence[str]) -> Dict[str, type]:
     model file may name, passed to ``layers_np.load`` as ``custom_layers`` (never taken from the file)."""
     import layers_np as L
 
-    from .imports import UserImportError, import_user_module
+    from .gate import GateInputError, resolve_factory
 
     registry: Dict[str, type] = {}
     for spec in specs:
-        module_name, sep, attr = spec.rpartition(":")
-        if not sep or not module_name or not attr:
-            raise BenchTargetError(f"--custom-layer expects MODULE:CLASS, got {spec!r}")
         try:
-            module = import_user_module(module_name)
-        except UserImportError as exc:
+            cls, attr = resolve_factory(spec)  # the one MODULE:NAME resolution (current directory first)
+        except GateInputError as exc:
             raise BenchTargetError(f"--custom-layer {spec}: {exc}") from None
-        except (Exception, SystemExit) as exc:
-            raise BenchTargetError(f"--custom-layer {spec}: cannot import {module_name!r}: "
-                                   f"{type(exc).__name__}: {exc}") from None
-        cls = getattr(module, attr, None)
         if not (isinstance(cls, type) and issubclass(cls, L.Layer)):
-            raise BenchTargetError(f"--custom-layer {spec}: {module_name!r} has no layers_np layer class {attr!r}")
+            raise BenchTargetError(f"--custom-layer {spec}: {attr!r} is not a layers_np layer class")
         registry[attr] = cls
     return registry
 

@@ -119,7 +119,7 @@ def test_model_file_alone_and_against_its_factory(project, capsys):
 
 def test_model_file_with_a_custom_layer_needs_its_class_named(project, capsys, monkeypatch):
     """A file records a user's twin class by name only; the command line names the class to use."""
-    (project / "mytwins.py").write_text("import layers_np\n\nclass ScaledDense(layers_np.DenseLayer):\n    pass\n")
+    (project / "mytwins.py").write_text("import layers_np\n\nclass ScaledDense(layers_np.DenseLayer):\n    pass\n\n\ndef helper():\n    pass\n")
     monkeypatch.delitem(sys.modules, "mytwins", raising=False)
     import layers_np as L
     from harness.imports import import_user_module
@@ -133,7 +133,9 @@ def test_model_file_with_a_custom_layer_needs_its_class_named(project, capsys, m
         assert bench.bench_main(["custom.npz", "--custom-layer", "mytwins:ScaledDense", "--batch", "1", *FAST]) == 0
         assert "custom.npz" in capsys.readouterr().out
         assert bench.bench_main(["custom.npz", "--custom-layer", "mytwins:nothing", *FAST]) == 2
-        assert "no layers_np layer class 'nothing'" in capsys.readouterr().err
+        assert "--custom-layer mytwins:nothing: 'mytwins' has no callable 'nothing'" in capsys.readouterr().err
+        assert bench.bench_main(["custom.npz", "--custom-layer", "mytwins:helper", *FAST]) == 2
+        assert "'helper' is not a layers_np layer class" in capsys.readouterr().err
     finally:
         sys.modules.pop("mytwins", None)
 
