@@ -28,7 +28,9 @@ Schema (``"schema": "theano-twins/bench"``, ``"schema_version": 1``), one JSON o
 ``--compare FILE`` reads such a file (bounded: at most :data:`MAX_BYTES`, :data:`MAX_ENTRIES`
 entries, strict JSON without NaN/Infinity) and compares it with this run per (model, batch):
 the twin's latency and the twin/Theano ratio, lower is better; ``change = new / old - 1``.
-A change above ``--threshold`` percent is a regression (exit 1). Entries only in one of the two
+A change above ``--threshold`` percent is a regression (exit 1); ``--fail-on ratio`` or
+``latency`` checks only that metric (the ratio, measured alternately with Theano, is the one a
+busy machine disturbs least). Entries only in one of the two
 runs are listed and do not fail; a saved file with no entry in common with this run does
 (exit 2: the comparison would be empty).
 """
@@ -220,14 +222,16 @@ def _key(entry: Dict[str, Any]) -> Tuple[str, int]:
     return entry["model"], int(entry["batch"])
 
 
-def compare_records(old: Dict[str, Any], new_rows: Sequence[Dict[str, Any]], threshold_pct: float
-                    ) -> Dict[str, Any]:
+def compare_records(old: Dict[str, Any], new_rows: Sequence[Dict[str, Any]], threshold_pct: float,
+                    checked: Sequence[str] = ("twin_ms", "twin_over_theano")) -> Dict[str, Any]:
     """Compare a saved run with this run's rows.
 
     Returns ``{"rows": [...], "regressions": [...], "only_old": [...], "only_new": [...],
-    "compared": n}``; each row is ``{model, batch, metric, old, new, change, verdict}`` with
+    "compared": n}`` (``n``: comparisons of a checked metric); each row is ``{model, batch, metric, old, new, change, verdict}`` with
     ``change = new / old - 1`` and verdict ``ok``, ``faster``, ``REGRESSED`` (change above
-    ``threshold_pct`` percent) or ``not measured now``/``not in saved run``.
+    ``threshold_pct`` percent) or ``not measured now``/``not in saved run``. Only the metrics in
+    ``checked`` can regress (``--fail-on``); a change of another beyond the threshold reads
+    ``slower (not checked)``.
     """
     old_by = {_key(e): e for e in old["results"]}
     new_by = {(r["model"], int(r["batch"])): r for r in new_rows}
@@ -247,9 +251,11 @@ def compare_records(old: Dict[str, Any], new_rows: Sequence[Dict[str, Any]], thr
             elif nv is None:
                 row["verdict"] = "not measured now" + (f" ({n['error']})" if n.get("error") else "")
             else:
-                compared += 1
+                compared += metric in checked  # what --fail-on checks; the rest is shown only
                 row["change"] = nv / ov - 1.0
-                if row["change"] > limit:
+                if row["change"] > limit and metric not in checked:
+                    row["verdict"] = "slower (not checked)"
+                elif row["change"] > limit:
                     row["verdict"] = "REGRESSED"
                     regressions.append(f"{key[0]} batch {key[1]}: {label} {ov:.4g} -> {nv:.4g} "
                                        f"(+{100 * row['change']:.1f}% > {threshold_pct:g}%)")

@@ -143,7 +143,8 @@ def _copy_weights(net: Any, np_params: Sequence[Any], factory: str) -> None:
 def prepare_target(spec: str, factory: Optional[str] = None, seq_len: int = 32,
                    custom: Optional[Dict[str, type]] = None) -> Target:
     """Load or build ``spec`` (see the module docstring) and check both sides run at batch 1;
-    ``custom`` is the ``custom_layers`` registry a model file is loaded with."""
+    ``factory`` is the Theano network of a model file (a factory target ignores it) and
+    ``custom`` the ``custom_layers`` registry a model file is loaded with."""
     import numpy as np
 
     import layers_np as L
@@ -163,8 +164,6 @@ def prepare_target(spec: str, factory: Optional[str] = None, seq_len: int = 32,
         if factory is not None:
             _, theano = _theano_side(factory, twin)
     else:
-        if factory is not None:
-            raise BenchTargetError(f"--factory names the Theano network of a model file; {spec} is a factory itself")
         if ":" not in spec:
             raise BenchTargetError(f"expected MODULE:FACTORY, path/to/file.py:FACTORY or a model file .npz, got {spec!r}")
         net, theano = _theano_side(spec)

@@ -87,12 +87,17 @@ def test_factory_target_runs_and_saves_the_documented_schema(project, capsys):
     assert read_record(str(project / "run.json"))["results"] == record["results"]  # --compare reads what --json wrote
 
 
-def test_file_factory_spec_and_progress_bar(project, capsys):
-    code = bench.bench_main(["./tinynet.py:other", "--batch", "2", "--quick", "--max-time", "0.01"])
+def test_file_factory_spec_mixed_targets_and_progress_bar(project, capsys):
+    # targets before and after options; --factory belongs to the model file, the factory target ignores it
+    code = bench.bench_main(["tiny.npz", "--factory", "tinynet:build", "./tinynet.py:other", "--batch", "2",
+                             "--quick", "--max-time", "0.01", "--json", "mixed.json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "./tinynet.py:other" in out
     assert "bench" in err and "./tinynet.py:other batch 2" in err  # tqdm on stderr names model and batch
+    results = json.loads((project / "mixed.json").read_text())["results"]
+    assert [(r["model"], r["source"]) for r in results] == [("tiny.npz", "file"), ("./tinynet.py:other", "factory")]
+    assert all(r["theano_ms"] > 0 for r in results)
 
 
 def test_model_file_alone_and_against_its_factory(project, capsys):
@@ -174,6 +179,10 @@ def test_compare_exit_codes_with_saved_runs(project, capsys):
     # a threshold wide enough accepts the regression
     assert bench.bench_main([*run, "--compare", slow, "--threshold", "1e15%"]) == 0
     capsys.readouterr()
+    # checking only the ratio when the model file alone has none compares nothing: not a pass
+    assert bench.bench_main([*run, "--compare", slow, "--fail-on", "ratio"]) == 2
+    out, err = capsys.readouterr()
+    assert "slower (not checked)" in out and "no twin/Theano ratio of this run" in err
     # nothing in common: the comparison would be empty, so it is not a pass
     other = _saved(project / "other.json", [_entry("other.npz", 1, 1.0)])
     assert bench.bench_main([*run, "--compare", other]) == 2
@@ -190,6 +199,9 @@ def test_compare_records_arithmetic():
     assert by[(1, "twin/Theano")]["verdict"] == "REGRESSED"
     assert by[(8, "twin ms/call")]["verdict"] == "not measured now (boom)"
     assert result["compared"] == 2 and len(result["regressions"]) == 1 and "+50.0% > 25%" in result["regressions"][0]
+    latency_only = compare_records(old, new, threshold_pct=25.0, checked=("twin_ms",))
+    assert not latency_only["regressions"]
+    assert [r["verdict"] for r in latency_only["rows"]][:2] == ["ok", "slower (not checked)"]
 
 
 def _hostile_files(tmp_path):
