@@ -790,7 +790,8 @@ def bench_main(argv: List[str]) -> int:
             return _error(f"--compare {args.compare}: {exc}")
     if args.json is not None and os.path.isdir(args.json):
         return _error(f"--json {args.json} is a directory; name a file")
-    targets = list(dict.fromkeys(args.targets))
+    # one entry per model: "./m.npz" and "m.npz" are one file, named as normalised
+    targets = list(dict.fromkeys(os.path.normpath(t) if is_model_file(t) else t for t in args.targets))
     if args.factory is not None and not any(is_model_file(t) for t in targets):
         return _error("--factory names the Theano network of a model file TARGET (.npz); none was given")
     zoo_names = args.models if args.zoo is None and args.models else args.zoo
@@ -818,8 +819,7 @@ def bench_main(argv: List[str]) -> int:
             for spec in bar:
                 bar.set_postfix_str(spec[-60:])
                 try:
-                    prepared.append(prepare_target(os.path.normpath(spec) if is_model_file(spec) else spec,
-                                                   args.factory, args.seq_len, custom))
+                    prepared.append(prepare_target(spec, args.factory, args.seq_len, custom))
                 except BenchTargetError as exc:
                     bar.close()
                     return _error(str(exc))

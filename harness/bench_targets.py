@@ -159,7 +159,7 @@ def prepare_target(spec: str, factory: Optional[str] = None, seq_len: int = 32,
             twin = L.load(spec, custom_layers=custom)
         except ModelFileError as exc:
             raise BenchTargetError(f"{spec}: {exc}") from None
-        name, source = os.path.basename(spec), "file"
+        name, source = spec, "file"  # as given (bench_main normalises it): two files never share a name
         theano = None
         if factory is not None:
             _, theano = _theano_side(factory, twin)
@@ -177,6 +177,8 @@ def prepare_target(spec: str, factory: Optional[str] = None, seq_len: int = 32,
                                custom_layers=np_io.custom_classes(built))
         except (ModelExportError, ModelFileError) as exc:
             raise BenchTargetError(f"{spec}: {exc}") from None
+        except (Exception, SystemExit) as exc:  # a user's layer failing to serialise in an unforeseen way
+            raise BenchTargetError(f"{spec}: cannot export its twin: {type(exc).__name__}: {exc}") from None
         name, source = spec, "factory"
     call = _twin_callable(twin)
     try:

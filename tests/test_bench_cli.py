@@ -101,6 +101,11 @@ def test_file_factory_spec_mixed_targets_and_progress_bar(project, capsys):
 
 
 def test_model_file_alone_and_against_its_factory(project, capsys):
+    (project / "sub").mkdir()
+    (project / "sub" / "tiny.npz").write_bytes((project / "tiny.npz").read_bytes())
+    # one file named twice is timed once; another file of the same name is another entry
+    assert bench.bench_main(["tiny.npz", "./tiny.npz", "sub/tiny.npz", "--batch", "1", *FAST, "--json", "two.json"]) == 0
+    assert [r["model"] for r in read_record(str(project / "two.json"))["results"]] == ["tiny.npz", "sub/tiny.npz"]
     assert bench.bench_main(["tiny.npz", "--batch", "1,2", *FAST, "--json", "alone.json"]) == 0
     alone = json.loads((project / "alone.json").read_text())["results"]
     assert [(r["model"], r["batch"], r["source"]) for r in alone] == [("tiny.npz", 1, "file"), ("tiny.npz", 2, "file")]
