@@ -129,15 +129,21 @@ def _blas_once() -> None:
 # ---------------------------------------------------------------------------
 # elementwise kernels (in place)
 # ---------------------------------------------------------------------------
-def _inplace_activation(fn: Any, dtype: np.dtype) -> Optional[Callable[[np.ndarray], None]]:
-    """An in-place version of the nonlinearity ``fn`` for arrays of ``dtype``, or None."""
+def _inplace_activation(fn: Any, dtype: np.dtype,
+                        shape: Optional[Tuple[int, ...]] = None) -> Optional[Callable[[np.ndarray], np.ndarray]]:
+    """An in-place version of the nonlinearity ``fn`` for arrays of ``dtype``, or None.
+
+    The function overwrites its argument and returns it. ``shape``, when every call's array
+    has that shape, lets softmax keep its row maxima and sums in buffers of its own. Outputs
+    are passed to the ufuncs positionally and the ufuncs bound once: at batch 1 a kernel's
+    time is mostly the fixed cost of its numpy calls.
+    """
     from . import nonlinearities as nl
 
     if dtype.kind != "f":
         return None
     if fn is nl.identity or fn is nl.linear:
-        return lambda x: None
-    # (outputs passed positionally and ufuncs bound once: at batch 1 the call overhead is the cost)
+        return lambda x: x
     if fn is nl.rectify:
         zero, maximum = np.zeros((), dtype), np.maximum
         return lambda x: maximum(x, zero, x)
@@ -147,34 +153,44 @@ def _inplace_activation(fn: Any, dtype: np.dtype) -> Optional[Callable[[np.ndarr
     if fn is nl.sigmoid:
         one = np.ones((), dtype)
 
-        def sigmoid(x: np.ndarray) -> None:
+        def sigmoid(x: np.ndarray) -> np.ndarray:
             with np.errstate(over="ignore"):  # exp(-x) overflows to inf below -88.7: sigmoid 0
-                np.negative(x, out=x)
-                np.exp(x, out=x)
-                np.add(x, one, out=x)
-                np.reciprocal(x, out=x)
+                np.negative(x, x)
+                np.exp(x, x)
+                np.add(x, one, x)
+                return np.reciprocal(x, x)
         return sigmoid
     if fn is nl.softmax:
-        def softmax(x: np.ndarray) -> None:
+        subtract, exp, multiply, reciprocal = np.subtract, np.exp, np.multiply, np.reciprocal
+        vmax, vsum = np.maximum.reduce, np.add.reduce
+        if shape is not None and len(shape) >= 1 and math.prod(shape) > 0:
+            m = np.empty(shape[:-1] + (1,), dtype)  # row maxima, then 1 / row sums
+            last = len(shape) - 1
+
+            def softmax_planned(x: np.ndarray) -> np.ndarray:
+                vmax(x, last, None, m, True)
+                subtract(x, m, x)
+                exp(x, x)
+                vsum(x, last, None, m, True)
+                # 1 / sum rounded to the dtype, then one multiply per element (Theano's order)
+                reciprocal(m, m)
+                return multiply(x, m, x)
+            return softmax_planned
+
+        def softmax(x: np.ndarray) -> np.ndarray:
             if x.ndim == 0 or x.shape[-1] == 0 or x.size == 0:
-                return
-            np.subtract(x, np.maximum.reduce(x, axis=-1, keepdims=True), out=x)
-            np.exp(x, out=x)
-            # 1 / sum rounded to the dtype, then one multiply per element (Theano's order)
-            np.multiply(x, np.reciprocal(np.add.reduce(x, axis=-1, keepdims=True)), out=x)
+                return x
+            subtract(x, vmax(x, axis=-1, keepdims=True), x)
+            exp(x, x)
+            return multiply(x, reciprocal(vsum(x, axis=-1, keepdims=True)), x)
         return softmax
     return None
 
 
-def _apply_activation(fn: Any, dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
-    """``x -> fn(x)`` that may overwrite ``x`` (an array the kernel owns)."""
-    inplace = _inplace_activation(fn, dtype)
-    if inplace is not None:
-        def run(x: np.ndarray) -> np.ndarray:
-            inplace(x)
-            return x
-        return run
-    return fn
+def _apply_activation(fn: Any, dtype: np.dtype, shape: Optional[Tuple[int, ...]] = None) -> Callable[[np.ndarray], np.ndarray]:
+    """``x -> fn(x)`` that may overwrite ``x`` (an array the kernel owns, of ``shape`` if given)."""
+    inplace = _inplace_activation(fn, dtype, shape)
+    return fn if inplace is None else inplace
 
 
 # ---------------------------------------------------------------------------
@@ -189,6 +205,14 @@ class _Out:
         self.shape = tuple(int(d) for d in shape)
         self.dtype = np.dtype(dtype)
         self.ndim = len(self.shape)
+
+
+#: Padded-input buffers up to this size are private to their kernel (see :meth:`_Alloc.padded`).
+PRIVATE_PAD_BYTES = 256 * 2 ** 10
+
+
+def _no_refill() -> None:
+    """The border of a private padded buffer keeps its fill value: nothing to do."""
 
 
 class _Alloc:
@@ -235,7 +259,21 @@ class _Alloc:
     def padded(self, shape: Tuple[int, ...], dtype: Any, pads: Sequence[Tuple[int, int]],
                fill: float) -> Tuple[np.ndarray, np.ndarray, Callable[[], None]]:
         """A scratch array for a padded input: (array, its interior, a function refilling the
-        border with ``fill``, to call before each use since scratch is shared)."""
+        border with ``fill``, to call before each use since scratch is shared).
+
+        A small one (at most :data:`PRIVATE_PAD_BYTES`, e.g. every padded input at batch 1) is
+        the kernel's own, filled once: its border is never written, so the refill is a no-op
+        (at batch 1 the refill's one call per border slab cost as much as the copy itself).
+        """
+        value = np.asarray(fill, dtype)
+        if math.prod(shape) * np.dtype(dtype).itemsize <= PRIVATE_PAD_BYTES:
+            xp = np.full(shape, value, dtype)
+            self.buffers.append(xp)
+            nd = len(pads)
+            lead = xp.ndim - nd
+            interior = xp[(slice(None),) * lead + tuple(slice(lo, shape[lead + i] - hi)
+                                                        for i, (lo, hi) in enumerate(pads))]
+            return xp, interior, _no_refill
         xp = self.scratch(shape, dtype)
         nd = len(pads)
         lead = xp.ndim - nd
@@ -248,7 +286,6 @@ class _Alloc:
                 slabs.append(xp[pre + (slice(0, lo),)])
             if hi:
                 slabs.append(xp[pre + (slice(lo + S[i], None),)])
-        value = np.asarray(fill, dtype)
 
         def refill() -> None:
             for slab in slabs:
@@ -311,20 +348,21 @@ def _dense(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]
     b = None if layer.b is None else layer.b.value
     if b is not None and b.dtype != W.dtype:
         return None
-    act = _apply_activation(layer.nonlinearity, W.dtype)
+    act = _apply_activation(layer.nonlinearity, W.dtype, out.shape)
     get = alloc.output(out.shape, out.dtype)
     shape2 = (M, K)
     alloc.gemm((M, K), (K, U), W.dtype)
+    # np.dot: the same BLAS call as np.matmul for 2-D operands (same bits), with about half its
+    # fixed cost; at M == 1 a vector-matrix product (GEMV, measured ~20% faster than M=1 GEMM)
+    dot, add = np.dot, np.add
+    shape_x, shape_o = ((K,), (U,)) if M == 1 else (shape2, (M, U))
 
     def dense(x: np.ndarray) -> np.ndarray:
         o = get()
-        o2 = o.reshape(M, U)
-        if M == 1:  # a vector-matrix product: numpy calls GEMV (measured ~20% faster than M=1 GEMM)
-            np.matmul(x.reshape(K), W, out=o2[0])
-        else:
-            np.matmul(x.reshape(shape2), W, out=o2)
+        o2 = o.reshape(shape_o)
+        dot(x.reshape(shape_x), W, o2)
         if b is not None:
-            np.add(o2, b, out=o2)
+            add(o2, b, o2)
         return act(o)
     return dense
 
@@ -362,9 +400,10 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
         if layer.untie_biases and b.shape != (F,) + O:
             return None
         bcol = b.reshape(F, P) if layer.untie_biases else b.reshape(F, 1)
-    act = _apply_activation(layer.nonlinearity, W.dtype)
+    act = _apply_activation(layer.nonlinearity, W.dtype, out.shape)
     get = alloc.output(out.shape, out.dtype)
     dtype = W.dtype
+    dot, add = np.dot, np.add  # see _dense
     item = dtype.itemsize
     padded = tuple(S[i] + pads[i][0] + pads[i][1] for i in range(nd))
     any_pad = any(lo or hi for lo, hi in pads)
@@ -381,11 +420,11 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
             o = get()
             o3 = o.reshape(N, F, P)
             if N == 1:
-                np.matmul(W2, x.reshape(Cin, P), out=o3[0])
+                dot(W2, x.reshape(Cin, P), o3[0])
             else:
-                np.matmul(W2, x.reshape(N, Cin, P), out=o3)
+                np.matmul(W2, x.reshape(N, Cin, P), o3)
             if b is not None:
-                np.add(o3, bcol, out=o3)
+                add(o3, bcol, o3)
             return act(o)
         return conv_1x1
     if _CONV_LAYOUT == "per_item" or (_CONV_LAYOUT == "auto" and F < _FOLD_MIN_FILTERS):
@@ -394,7 +433,7 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     nb = int(max(1, min(N, CHUNK_BYTES // max(CK * P * item, 1))))
     chunks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     cols = alloc.scratch((CK, nb * P), dtype)
-    gemm = alloc.scratch((F, nb * P), dtype) if nb > 1 else None
+    gemm = alloc.scratch((F * nb * P,), dtype) if nb > 1 else None
 
     def patch_view(src: np.ndarray, n0: int, m: int) -> np.ndarray:
         """(C, *K, m, *O) view of the patches of items n0..n0+m of the C-contiguous ``src``."""
@@ -405,33 +444,38 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
         return np.ndarray(shape, dtype, buffer=src, offset=n0 * st[0], strides=strides)
 
     targets = {}
+    gemms = {}  # np.dot writes only into a C-contiguous array: one (F, m*P) view per chunk size
     for n0, n1 in chunks:
         m = n1 - n0
         targets[m] = cols[:, :m * P].reshape((Cin,) + K + (m,) + O)
+        if m > 1:
+            gemms[m] = gemm[:F * m * P].reshape(F, m * P)
         alloc.gemm((F, CK), (CK, m * P), dtype)
     views_of = _patch_views(chunks, patch_view, xp, interior, refill)
+
+    copyto = np.copyto
 
     def conv(x: np.ndarray) -> np.ndarray:
         o = get()
         for (n0, n1), view in zip(chunks, views_of(x)):
             m = n1 - n0
             c = cols[:, :m * P]
-            np.copyto(targets[m], view)
+            copyto(targets[m], view)
             if m == 1:
                 o2 = o[n0].reshape(F, P)
-                np.matmul(W2, c, out=o2)
+                dot(W2, c, o2)
                 if b is not None:
-                    np.add(o2, bcol, out=o2)
+                    add(o2, bcol, o2)
             else:
-                g = gemm[:, :m * P]
-                np.matmul(W2, c, out=g)
+                g = gemms[m]
+                dot(W2, c, g)
                 # (F, m, P) -> (m, F, P) with the bias added in the same pass
                 gT = g.reshape(F, m, P).transpose(1, 0, 2)
                 o3 = o[n0:n1].reshape(m, F, P)
                 if b is not None:
-                    np.add(gT, bcol, out=o3)
+                    add(gT, bcol, o3)
                 else:
-                    np.copyto(o3, gT)
+                    copyto(o3, gT)
         return act(o)
     return conv
 
@@ -503,9 +547,12 @@ def _conv_per_item(x: np.ndarray, N: int, Cin: int, K: Tuple[int, ...], O: Tuple
             m = n1 - n0
             np.copyto(targets[m], view)
             o3 = o[n0:n1].reshape(m, F, P)
-            np.matmul(W2, cols[:m], out=o3)
+            if m == 1:
+                np.dot(W2, cols[0], o3[0])  # the same BLAS call as the stacked matmul, less fixed cost
+            else:
+                np.matmul(W2, cols[:m], o3)
             if b is not None:
-                np.add(o3, bcol, out=o3)
+                np.add(o3, bcol, o3)
         return act(o)
     return conv
 
@@ -542,6 +589,31 @@ def _pool(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
             np.maximum.reduce(x[..., :w], axis=-1, keepdims=True, out=o)
             return o
         return pool_all
+    if not any_pad and 2 <= math.prod(ws) <= 4:
+        # a small window (2x2 at most): the maximum of its strided offset views, one call per
+        # offset after the first pair and no intermediate (max is exact: any order gives the
+        # same values); the views are kept while the input is the same array (an internal
+        # buffer is, on every call)
+        import itertools
+
+        offsets = [(slice(None), slice(None)) + tuple(slice(k[i], k[i] + (O[i] - 1) * st[i] + 1, st[i])
+                                                      for i in range(nd))
+                   for k in itertools.product(*(range(w) for w in ws))]
+        memo: List[Any] = [None, None]
+        maximum = np.maximum
+
+        def pool_small(x: np.ndarray) -> np.ndarray:
+            if x is memo[0]:
+                views = memo[1]
+            else:
+                views = [x[k] for k in offsets]
+                memo[0], memo[1] = x, views
+            o = get()
+            maximum(views[0], views[1], o)
+            for v in views[2:]:
+                maximum(o, v, o)
+            return o
+        return pool_small
     # max is exact: reduce axis by axis (last first), each window offset one ufunc call
     stages = []
     shape = xp.shape if any_pad else x.shape
@@ -604,7 +676,7 @@ def _batchnorm(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Ker
 
 def _nonlinearity(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     x = ins[0]
-    inplace = _inplace_activation(layer.nonlinearity, x.dtype)
+    inplace = _inplace_activation(layer.nonlinearity, x.dtype, x.shape)
     if inplace is None:
         return None
     out = _Out(x.shape, x.dtype)

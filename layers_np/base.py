@@ -152,7 +152,8 @@ def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = Non
     """
     many = isinstance(layer_or_layers, (list, tuple))
     targets = list(layer_or_layers) if many else [layer_or_layers]
-    mapping = isinstance(inputs, Mapping)
+    # (an array first: the ABC check is the slow one, and an array is the common input)
+    mapping = not isinstance(inputs, np.ndarray) and isinstance(inputs, Mapping)
     plan = _get_plan(targets, list(inputs) if mapping else None)
     if mapping:
         given: Dict[int, Any] = {id(l): v for l, v in inputs.items()}

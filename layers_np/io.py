@@ -127,15 +127,18 @@ class ModelInputLayer(InputLayer):
     def check_input(self, X: Any) -> np.ndarray:
         if not isinstance(X, np.ndarray):
             X = np.asarray(X)
-        want = f"an array of shape {_fmt_shape(self.shape)} and dtype {self.dtype.name}"
         if X.ndim != len(self.shape) or any(w is not None and w != g for w, g in zip(self.shape, X.shape)):
-            raise TwinError(f"{self._label()}: expected {want}, got shape {X.shape}")
+            raise TwinError(f"{self._label()}: expected {self._want()}, got shape {X.shape}")
         if self.dtype.kind == "f" and X.dtype != self.dtype:
-            raise TwinError(f"{self._label()}: expected {want}, got dtype {X.dtype}; "
+            raise TwinError(f"{self._label()}: expected {self._want()}, got dtype {X.dtype}; "
                             f"convert with X.astype({self.dtype.name!r})")
         if self.dtype.kind in "iu" and X.dtype.kind not in "iu":
-            raise TwinError(f"{self._label()}: expected {want} (integer ids), got dtype {X.dtype}")
+            raise TwinError(f"{self._label()}: expected {self._want()} (integer ids), got dtype {X.dtype}")
         return X
+
+    def _want(self) -> str:
+        # built only for an error message: check_input runs on every call
+        return f"an array of shape {_fmt_shape(self.shape)} and dtype {self.dtype.name}"
 
 
 # ---------------------------------------------------------------------------
