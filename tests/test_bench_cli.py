@@ -273,3 +273,14 @@ def test_zoo_rows_save_and_compare_like_user_rows(tmp_path):
     slower = [dict(r, twin_ms=r["twin_ms"] * 1.5) for r in rows]
     worse = compare_records(record, slower, threshold_pct=20.0)
     assert len(worse["regressions"]) == 2 and all("twin ms/call" in line for line in worse["regressions"])
+
+
+def test_model_file_alone_needs_no_theano_side(project, capsys, monkeypatch):
+    """A deployment set-up without PyTensor times its model file; asking for Theano says what is missing."""
+    for name in ("pytensor", "layers_theano", "lasagne"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed
+    assert bench.bench_main(["tiny.npz", "--batch", "1", *FAST]) == 0
+    assert "tiny.npz" in capsys.readouterr().out
+    assert bench.bench_main(["tiny.npz", "--factory", "tinynet:build", "--batch", "1", *FAST]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "needs the Theano side" in err
