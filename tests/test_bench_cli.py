@@ -284,3 +284,28 @@ def test_model_file_alone_needs_no_theano_side(project, capsys, monkeypatch):
     assert bench.bench_main(["tiny.npz", "--factory", "tinynet:build", "--batch", "1", *FAST]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "needs the Theano side" in err
+
+
+def test_git_commit_of_a_project(tmp_path):
+    import shutil
+    import subprocess
+
+    from harness.bench_compare import git_commit
+
+    if shutil.which("git") is None:  # no git: no commit, and no failure either
+        assert git_commit(str(tmp_path)) is None
+        return
+    repo = tmp_path / "proj"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "m.py").write_text("x = 1\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert git_commit(str(repo / "pkg")) == {"commit": head, "dirty": False}
+    (repo / "pkg" / "m.py").write_text("x = 2\n")
+    assert git_commit(str(repo)) == {"commit": head, "dirty": True}
+    # a directory inside someone else's repository is not that repository's project
+    assert git_commit(str(repo / "pkg"), toplevel=str(repo / "pkg")) is None
+    assert git_commit(str(tmp_path)) is None or git_commit(str(tmp_path))["commit"] != head
