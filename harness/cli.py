@@ -161,7 +161,17 @@ def export_main(argv: List[str]) -> int:
 
 
 def gate_main(argv: List[str]) -> int:
+    if "--graph" in argv:
+        from .graph_gate import graph_gate_main
+
+        return graph_gate_main(argv)
     from .gate import gate_main as run
+
+    return run(argv)
+
+
+def convert_main(argv: List[str]) -> int:
+    from .graph_gate import convert_main as run
 
     return run(argv)
 
@@ -174,13 +184,14 @@ def bench_main(argv: List[str]) -> int:
 
 # each command imports its module when it runs, so `twins --help` needs neither Theano nor hypothesis
 COMMANDS = {"certify": certify_main, "replay": replay_main, "export": export_main, "gate": gate_main,
-            "bench": bench_main}
+            "bench": bench_main, "convert": convert_main}
 DESCRIPTIONS = {
     "certify": "fuzz registered layer pairs (built-in and your own) against Theano; write reports",
     "replay": "re-run a failing case saved by certify (a reproducer .npz)",
     "export": "write the numpy twin of a Theano network (MODULE:FACTORY) to a model file, without certifying",
     "gate": "export a network only if its numpy twin matches Theano on fuzzed inputs (a CI gate)",
     "bench": "time numpy twins against Theano (your MODULE:FACTORY or model.npz, or the zoo); save and compare runs",
+    "convert": "convert a Theano/PyTensor graph (MODULE:FACTORY) to a numpy graph model file, without certifying",
 }
 # what the commands need beyond numpy: a numpy-only install (the deployment runtime) lacks them
 HARNESS_MODULES = ("hypothesis", "pytensor", "theano", "lasagne", "pandas", "tabulate", "tqdm", "scipy", "matplotlib")

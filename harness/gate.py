@@ -229,6 +229,9 @@ def _parser_gate() -> argparse.ArgumentParser:
     p.add_argument("--batches", type=int, default=None, help="number of fuzzed batches (default: by profile)")
     p.add_argument("--allow-nonfinite", action="store_true",
                    help="certify even when the reference outputs contain NaN or Inf (refused by default)")
+    p.add_argument("--graph", action="store_true",
+                   help="convert and certify at graph level (node by node against the compiled PyTensor function): "
+                        "the factory may return (inputs, outputs), a compiled function or a network")
     return p
 
 
@@ -244,6 +247,9 @@ def gate_main(argv: List[str]) -> int:
     args = _parse(_parser_gate(), argv)
     if isinstance(args, int):
         return args
+    if args.graph:  # `twins gate --graph` goes to harness.graph_gate (harness.cli dispatches it)
+        return _print_error("twins gate", "--graph is handled by harness.graph_gate.graph_gate_main; run `twins gate "
+                                          "--graph ...`")
     start = time.perf_counter()
     model = report_name(args.factory)
     verdict_path = args.verdict_json or os.path.join(args.report_dir, f"gate_{model}_verdict.json")

@@ -28,6 +28,12 @@ __version__ = "0.1.0"
 def __getattr__(name: str):  # PEP 562
     """``save``, ``load`` and ``io`` are imported on first use: the model file reader needs
     zipfile, hashlib and json, which a network built in code never does (start-up)."""
+    if name == "load_graph":  # graph models (layers_np.graph), imported on first use as well
+        import importlib
+
+        graph = importlib.import_module(".graph", __name__)
+        globals().update(load_graph=graph.load_graph)
+        return graph.load_graph
     if name in ("save", "load", "io"):
         import importlib
 

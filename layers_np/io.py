@@ -55,7 +55,7 @@ from .safe_npz import (DEFAULT_LIMITS, BadMemberError, ChecksumMismatchError, Li
                        ModelFileError, NotAModelFileError, NpzReader, ObjectArrayError, TruncatedFileError,
                        UnsafeFileError, UnsupportedArrayError, current_limits, loads_json, set_default_limits)
 
-__all__ = ["save", "load", "read_spec", "dumps", "loads", "load_lasagne_weights", "read_lasagne_weights",
+__all__ = ["save", "load", "read_spec", "dumps", "loads", "open_model", "array_digest", "little_endian", "load_lasagne_weights", "read_lasagne_weights",
            "ModelInputLayer", "FORMAT_NAME", "FORMAT_VERSION", "Limits", "DEFAULT_LIMITS", "set_default_limits",
            "ModelFileError", "TruncatedFileError", "NotAModelFileError", "ChecksumMismatchError", "ObjectArrayError",
            "UnknownLayerError", "UnknownFunctionError", "MissingArraysError", "ExtraArraysError", "NewerFormatError",
@@ -68,6 +68,7 @@ FORMAT_NAME = "theano-twins-model"
 # compares every array's dtype and shape with the spec, which closes what v1 checksums missed.
 FORMAT_VERSION = 2
 SPEC_KEY = "__spec__"
+GRAPH_KIND_NAME = "graph"  # the "kind" of graph models (layers_np.graph); layer networks have none or "layers"
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -552,6 +553,26 @@ def _shape_problem(shape: Any, free: bool = False) -> Optional[str]:
 
 def _validate_spec(spec: Any, label: str) -> None:
     """Every field the loader uses, type-checked before any array is read."""
+    _validate_common(spec, label, "layers")
+
+    def bad(what: str) -> SpecError:
+        return SpecError(label, what)
+
+    if not spec["outputs"] or not all(isinstance(o, str) for o in spec["outputs"]):
+        raise bad("'outputs' must be a non-empty list of layer names")
+    if len(spec["layers"]) > _MAX_LAYERS:
+        raise bad(f"{len(spec['layers'])} layers, more than {_MAX_LAYERS}")
+    _validate_layers(spec, label)
+
+
+_KIND_FIELDS = {"layers": (("layers", list), ("arrays", dict), ("outputs", list), ("inputs", list)),
+                "graph": (("graph", dict), ("arrays", dict), ("outputs", list), ("inputs", list))}
+_KIND_LOADERS = {"layers": "layers_np.load(path)", "graph": "layers_np.load_graph(path)"}
+
+
+def _validate_common(spec: Any, label: str, kind: str = "graph") -> None:
+    """The fields every model file has (layer networks and graph models): format, version, kind,
+    dtype, the array table and the inputs; ``kind`` is the kind of model the caller loads."""
     if not isinstance(spec, dict) or spec.get("format") != FORMAT_NAME:
         raise NotAModelFileError(label, f"the spec does not declare format {FORMAT_NAME!r}")
     version = spec.get("format_version")
@@ -560,9 +581,13 @@ def _validate_spec(spec: Any, label: str) -> None:
     if version > FORMAT_VERSION:
         raise NewerFormatError(label, f"format version {version} is newer than this loader's ({FORMAT_VERSION}); "
                                       f"upgrade theano-twins to load it")
-    for field_name, kind in (("layers", list), ("arrays", dict), ("outputs", list), ("inputs", list)):
-        if not isinstance(spec.get(field_name), kind):
-            raise SpecError(label, f"the spec has no valid {field_name!r} ({kind.__name__})")
+    found = spec.get("kind", "layers")
+    if found != kind:
+        hint = f": load it with {_KIND_LOADERS[found]}" if isinstance(found, str) and found in _KIND_LOADERS else ""
+        raise SpecError(label, f"the file holds a {str(found)[:40]!r} model, not a {kind!r} model{hint}")
+    for field_name, type_ in _KIND_FIELDS[kind]:
+        if not isinstance(spec.get(field_name), type_):
+            raise SpecError(label, f"the spec has no valid {field_name!r} ({type_.__name__})")
 
     def bad(what: str) -> SpecError:
         return SpecError(label, what)
@@ -585,10 +610,13 @@ def _validate_spec(spec: Any, label: str) -> None:
         problem = _shape_problem(entry.get("shape"), free=True)
         if problem or entry.get("dtype", spec["dtype"]) not in _NUMERIC_DTYPES:
             raise bad(f"input {entry['name'][:80]!r}: {problem or 'bad dtype ' + repr(entry.get('dtype'))}")
-    if not spec["outputs"] or not all(isinstance(o, str) for o in spec["outputs"]):
-        raise bad("'outputs' must be a non-empty list of layer names")
-    if len(spec["layers"]) > _MAX_LAYERS:
-        raise bad(f"{len(spec['layers'])} layers, more than {_MAX_LAYERS}")
+
+
+def _validate_layers(spec: Dict[str, Any], label: str) -> None:
+    """The layer list of a layer network's spec."""
+    def bad(what: str) -> SpecError:
+        return SpecError(label, what)
+
     keys_used = set()
     for index, entry in enumerate(spec["layers"]):
         if (not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]
@@ -616,7 +644,29 @@ def _validate_spec(spec: Any, label: str) -> None:
 # ---------------------------------------------------------------------------
 # reading: arrays
 # ---------------------------------------------------------------------------
-def _open(source: Any, limits: Optional[Limits] = None) -> Tuple[Dict[str, Any], Dict[str, np.ndarray], str]:
+def array_digest(arr: np.ndarray) -> str:
+    """The sha256 a model file (format version 2) records for ``arr``."""
+    return _digest(_little_endian(arr))
+
+
+def little_endian(arr: np.ndarray) -> np.ndarray:
+    """``arr`` C-ordered and little-endian, the only layout a model file stores."""
+    return _little_endian(arr)
+
+
+def open_model(source: Any, limits: Optional[Limits] = None, validate: Optional[Any] = None,
+               ) -> Tuple[Dict[str, Any], Dict[str, np.ndarray], str]:
+    """The validated spec, the arrays it lists (checksums verified) and the file's label.
+
+    ``validate(spec, label)`` checks the kind-specific part of the spec before any array is
+    read (default: a layer network's schema); :mod:`layers_np.graph` passes its own for graph
+    models. The common part (format, version, the array table, inputs) is always checked.
+    """
+    return _open(source, limits, validate)
+
+
+def _open(source: Any, limits: Optional[Limits] = None, validate: Optional[Any] = None,
+          ) -> Tuple[Dict[str, Any], Dict[str, np.ndarray], str]:
     """The validated spec and the arrays it lists, each checked against its checksum."""
     limits = current_limits(limits)
     with NpzReader(source, None, limits) as reader:
@@ -633,7 +683,11 @@ def _open(source: Any, limits: Optional[Limits] = None) -> Tuple[Dict[str, Any],
             raise SpecError(label, f"the {SPEC_KEY!r} entry must be a 1-D uint8 array of UTF-8 JSON, got "
                                    f"{raw.dtype}{raw.shape}")
         spec = loads_json(raw.tobytes(), label, "spec", limits, error=SpecError)
-        _validate_spec(spec, label)
+        if validate is None:
+            _validate_spec(spec, label)
+        else:
+            _validate_common(spec, label, GRAPH_KIND_NAME)
+            validate(spec, label)
         listed = list(spec["arrays"])
         present = set(names) - {SPEC_KEY}
         missing = [k for k in listed if k not in present]

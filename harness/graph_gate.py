@@ -1,0 +1,406 @@
+"""Graph-level certification and export: ``twins convert`` and ``twins gate --graph``.
+
+A converted graph (:func:`layers_theano.graph_export.convert`) is certified node by node:
+PyTensor compiles the rewritten graph with every intermediate value as an output (as
+Polygraphy marks all outputs), the numpy graph model (the bytes to publish, loaded back)
+runs on the same inputs keeping every value, and each node's output is compared with
+:func:`harness.compare.compare_arrays`. Each node is also run alone on PyTensor's values of
+its inputs: a node that disagrees alone has a *local* error, one that agrees alone only
+*propagates* the differences it receives. Inputs: fuzzed batches of the declared types
+(free axes drawn, the batch axis given; integer inputs below the size of the table they
+index) plus the user's samples.
+
+Reports, verdict, JUnit and exit codes are those of ``twins gate`` (one row per node value).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .compare import Comparison, compare_arrays
+from .execute import NetworkError, compile_graph_reference
+from .network import FREE_DIM_RANGE, INT_INPUT_HIGH, LayerRow, NetworkReport
+from .tolerance import Tolerance, default_tolerance
+
+__all__ = ["certify_graph", "GraphReport", "fuzz_graph_inputs", "convert_main", "graph_gate_main",
+           "build_graph_source"]
+
+
+class GraphReport(NetworkReport):
+    """A :class:`harness.network.NetworkReport` whose rows are node values."""
+
+    def message(self) -> str:
+        bad = self.first_bad
+        if bad is None:
+            out = self.output_row
+            worst = max((r.max_ratio for r in self.rows), default=0.0)
+            return (f"certified: {len(self.rows)} node values agree on {self.batches} batches ({self.dtype}, "
+                    f"{self.tolerance}); output max ulp {out.max_ulp if out else 0:.3g}, worst diff/allowed {worst:.3g}")
+        cause = ("local: the numpy kernel disagrees on PyTensor's inputs" if not bad.local_ok else
+                 "propagated: the kernel agrees on PyTensor's inputs, the differences it receives are amplified")
+        return (f"DISCREPANCY at node {bad.index} {bad.name!r} ({bad.cls}): {bad.reason}; {cause}. "
+                f"Max abs diff {bad.max_abs:.3g} (alone {bad.local_max_abs:.3g}), max ulp {bad.max_ulp:.3g}, "
+                f"{bad.mismatches}/{bad.size} elements out of tolerance; worst at {bad.worst}")
+
+
+def _int_highs(converted: Any, model: Any) -> List[Optional[int]]:
+    """Exclusive upper bounds of integer inputs: the converter's (embedding sizes), else the rows of
+    the stored table an input indexes (AdvancedSubtensor1, through reshapes), else INT_INPUT_HIGH."""
+    spec = converted.spec["graph"]
+    values = spec["values"]
+    arrays = converted.arrays
+    producers = {}
+    for node in spec["nodes"]:
+        for o in node["outputs"]:
+            producers[o["name"]] = node
+    consumers: Dict[str, List[Any]] = {}
+    for node in spec["nodes"]:
+        for i in node["inputs"]:
+            consumers.setdefault(i, []).append(node)
+    highs = []
+    for k, entry in enumerate(spec["inputs"]):
+        high = converted.input_highs[k] if k < len(converted.input_highs) else None
+        if high is None and np.dtype(entry["dtype"]).kind in "iu":
+            frontier, seen, found = [entry["name"]], set(), []
+            while frontier:
+                name = frontier.pop()
+                if name in seen:
+                    continue
+                seen.add(name)
+                for node in consumers.get(name, []):
+                    if node["op"] == "AdvancedSubtensor1" and node["inputs"][1] == name and node["inputs"][0] in values:
+                        found.append(arrays[values[node["inputs"][0]]].shape[0])
+                    elif node["op"] in ("Reshape", "DimShuffle", "Unbroadcast", "SpecifyShape", "Subtensor") \
+                            and node["inputs"][0] == name:
+                        frontier.append(node["outputs"][0]["name"])
+            high = min(found) if found else None
+        highs.append(high if high is not None else (INT_INPUT_HIGH if np.dtype(entry["dtype"]).kind in "iu" else None))
+    return highs
+
+
+def fuzz_graph_inputs(inputs: Sequence[Dict[str, Any]], highs: Sequence[Optional[int]], rng: np.random.Generator,
+                      batch_size: int) -> List[np.ndarray]:
+    """One batch for a graph's declared inputs: axis 0 free -> ``batch_size``, other free axes drawn
+    once per batch (shared by position), integers below their bound, floats standard normal."""
+    free: Dict[int, int] = {0: batch_size}
+    out = []
+    for entry, high in zip(inputs, highs):
+        shape = []
+        for axis, d in enumerate(entry["shape"]):
+            if d is None:
+                if axis not in free:
+                    free[axis] = int(rng.integers(*FREE_DIM_RANGE))
+                d = free[axis]
+            shape.append(d)
+        dtype = np.dtype(entry["dtype"])
+        if dtype.kind in "iu":
+            out.append(rng.integers(0, high or INT_INPUT_HIGH, size=shape).astype(dtype))
+        elif dtype.kind == "b":
+            out.append(rng.integers(0, 2, size=shape).astype(dtype))
+        else:
+            out.append(rng.standard_normal(shape).astype(dtype))
+    return out
+
+
+def _error(theano: np.ndarray, exc: BaseException, tol: Tolerance) -> Comparison:
+    return Comparison(ok=False, reason=f"numpy raised {type(exc).__name__}: {exc}", dtype=str(theano.dtype),
+                      shape=tuple(theano.shape), size=int(theano.size), tolerance=str(tol), max_bound_ratio=float("inf"))
+
+
+def _op_label(node: Any) -> str:
+    text = str(node.op)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def certify_graph(converted: Any, model: Any = None, samples: Optional[List[np.ndarray]] = None, *,
+                  n_batches: int = 3, batch_size: int = 4, seed: int = 0,
+                  tolerance: Optional[Tolerance] = None) -> GraphReport:
+    """Compare every node value of the numpy graph model with PyTensor's, on fuzzed batches and samples.
+
+    Parameters
+    ----------
+    converted : layers_theano.graph_export.Converted
+        The conversion (its rewritten FunctionGraph is the reference).
+    model : layers_np.graph.GraphModel, optional
+        The model to certify (e.g. loaded from the bytes to publish); default: built from ``converted``.
+    samples : list of arrays, optional
+        One user batch (one array per input), certified before the fuzzed ones.
+
+    Returns
+    -------
+    GraphReport
+        Never raises on a discrepancy; raises :class:`NetworkError` on bad input.
+    """
+    from layers_np.base import TwinError
+    from layers_np.graph import GraphModel
+
+    if model is None:
+        model = GraphModel(converted.spec, converted.arrays)
+    dtype = converted.dtype
+    tol = tolerance if tolerance is not None else default_tolerance(dtype)
+    batches: List[List[np.ndarray]] = []
+    sources = []
+    if samples is not None:
+        batches.append([np.asarray(s) for s in samples])
+        sources.append("samples")
+    if n_batches:
+        rng = np.random.default_rng(seed)
+        highs = _int_highs(converted, model)
+        batches += [fuzz_graph_inputs(model.inputs, highs, rng, batch_size) for _ in range(n_batches)]
+        sources.append(f"fuzz(seed={seed})")
+    if not batches:
+        raise NetworkError("no input batches: give samples or n_batches >= 1")
+
+    # reference: every node output of the rewritten graph, as one compiled function
+    checked = []  # (row index, apply node, output index, value name)
+    for node, entry in zip(converted.nodes, converted.spec["graph"]["nodes"]):
+        if model.undefined_content(entry["name"]):
+            continue
+        for j, out in enumerate(node.outputs):
+            checked.append((node, j, converted.names[out], entry["name"]))
+    if not checked:
+        raise NetworkError("the graph computes nothing: there is nothing to certify")
+    fn, compile_s = compile_graph_reference(converted.inputs, [n.outputs[j] for n, j, _, _ in checked])
+    rows = [LayerRow(i, value, _op_label(node), ()) for i, (node, _, value, _) in enumerate(checked)]
+    th_total = tw_total = 0.0
+    compared = 0
+    out_names = set(model.output_names)
+    nonfinite: List[str] = []
+    for b, batch in enumerate(batches):
+        arrays = model._check_inputs(batch)
+        t0 = time.perf_counter()
+        reference = [np.asarray(v) for v in fn(*arrays)]
+        th_total += time.perf_counter() - t0
+        ref_by_name = {value: reference[i] for i, (_, _, value, _) in enumerate(checked)}
+        t0 = time.perf_counter()
+        try:
+            ours: Dict[str, Any] = model.run(arrays, keep_all=True)
+        except TwinError as exc:
+            ours = {}
+            failure: Optional[BaseException] = exc
+        else:
+            failure = None
+        tw_total += time.perf_counter() - t0
+        known = dict(zip((e["name"] for e in model.inputs), arrays))
+        for i, (node, j, value, node_name) in enumerate(checked):
+            ref = reference[i]
+            if b == 0 and not rows[i].output_shape:
+                rows[i].output_shape = tuple(ref.shape)
+            mine = ours.get(value, failure or TwinError(f"{value} was not computed"))
+            full = _error(ref, mine, tol) if isinstance(mine, BaseException) else compare_arrays(ref, mine, tol)
+            in_names, _ = model.node_io(node_name)
+            try:
+                ins = [ref_by_name[n] if n in ref_by_name else known[n] if n in known else ours[n] for n in in_names]
+                alone = model.run_node(node_name, ins)[j]
+                local = compare_arrays(ref, alone, tol)
+            except (TwinError, KeyError, ValueError, IndexError, TypeError) as exc:
+                local = _error(ref, exc, tol)
+            rows[i].add(full, local, b)
+            if value in out_names:
+                compared += int(ref.size)
+                if ref.dtype.kind == "f" and not np.isfinite(ref).all() and value not in nonfinite:
+                    nonfinite.append(value)
+    if compared == 0:
+        raise NetworkError("the graph's outputs are empty on every batch: no value was compared, nothing is certified")
+    report = GraphReport(ok=all(r.ok for r in rows), rows=rows, dtype=dtype, tolerance=str(tol), batches=len(batches),
+                         input_source=" + ".join(sources), input_shapes=[[tuple(a.shape) for a in bt] for bt in batches],
+                         compile_seconds=compile_s, theano_seconds=th_total, twin_seconds=tw_total, seed=seed)
+    report.nonfinite_outputs = nonfinite  # the reference's outputs with NaN/Inf (a gate refuses them)
+    return report
+
+
+# ---------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------
+def build_graph_source(factory_spec: str, weights: Optional[str] = None) -> Any:
+    """Call ``MODULE:FACTORY``: (inputs, outputs), a compiled function or a (layers_theano or Lasagne) network."""
+    import layers_theano as LT
+
+    from .gate import GateInputError, resolve_factory
+
+    factory, _ = resolve_factory(factory_spec)
+    try:
+        obj = factory()
+    except (Exception, SystemExit) as exc:
+        raise GateInputError(f"the factory {factory_spec} raised {type(exc).__name__}: {exc}") from None
+    if LT.lasagne_bridge.is_lasagne_layer(obj):
+        obj = LT.from_lasagne(obj, side="theano")
+    if weights is not None:
+        if not isinstance(obj, LT.Layer):
+            raise GateInputError("--weights needs a factory returning a network; a graph factory carries its weights "
+                                 "in its shared variables")
+        from layers_np.io import ModelFileError
+        from layers_theano.export import load_lasagne_weights
+
+        try:
+            load_lasagne_weights(obj, weights)
+        except ModelFileError as exc:
+            raise GateInputError(f"weights: {exc}") from None
+    return obj
+
+
+def _read_graph_samples(path: str, inputs: Sequence[Dict[str, Any]]) -> List[np.ndarray]:
+    """Samples from an .npz: one array per graph input, named like the inputs or arr_0.. in order."""
+    from layers_np.safe_npz import ModelFileError, NpzReader
+
+    from .gate import GateInputError
+
+    names = [e["name"] for e in inputs]
+    positional = [f"arr_{i}" for i in range(len(inputs))]
+    try:
+        with NpzReader(path) as reader:
+            present = reader.names
+            if len(present) == 1 and len(inputs) == 1:
+                keys = present
+            elif sorted(present) == sorted(names):
+                keys = names
+            elif sorted(present) == sorted(positional):
+                keys = positional
+            else:
+                raise GateInputError(f"inputs: {path} holds arrays {sorted(present)[:10]}; expected one array per "
+                                     f"graph input, named {names} or arr_0..arr_{len(inputs) - 1}")
+            arrays = [reader.read(k) for k in keys]
+    except ModelFileError as exc:
+        raise GateInputError(f"inputs: {exc}") from None
+    for k, a, entry in zip(keys, arrays, inputs):
+        shape = entry["shape"]
+        if a.ndim != len(shape) or any(d is not None and d != s for d, s in zip(shape, a.shape)) or not a.size:
+            raise GateInputError(f"inputs: array {k!r} has shape {a.shape}; input {entry['name']!r} is declared "
+                                 f"{tuple(shape)} (give at least one sample)")
+        dtype = np.dtype(entry["dtype"])
+        if (dtype.kind in "iu") != (a.dtype.kind in "iu") or a.dtype.kind not in "iuf":
+            raise GateInputError(f"inputs: array {k!r} has dtype {a.dtype}; input {entry['name']!r} is {dtype}")
+    return [a.astype(e["dtype"]) for a, e in zip(arrays, inputs)]
+
+
+def _convert(factory: str, weights: Optional[str]) -> Any:
+    from layers_theano.graph_export import convert
+
+    return convert(build_graph_source(factory, weights))
+
+
+def convert_main(argv: List[str]) -> int:
+    """``twins convert MODULE:FACTORY -o model.npz``: 0 written, 2 anything else (no certification)."""
+    from .gate import GateInputError, _output_problem, _parse, _print_error
+
+    p = argparse.ArgumentParser(prog="twins convert", description="Convert a Theano/PyTensor graph to a numpy "
+                                "graph model file (not certified: `twins gate --graph` certifies).")
+    p.add_argument("factory", help="MODULE:FACTORY returning (inputs, outputs), a compiled function or a network")
+    p.add_argument("--weights", help="Lasagne weights for a network factory")
+    p.add_argument("-o", "--output", required=True, help="model file to write")
+    args = _parse(p, argv)
+    if isinstance(args, int):
+        return args
+    problem = _output_problem(args.output)
+    if problem:
+        return _print_error("twins convert", problem)
+    from layers_np.graph import SpecError, save_graph
+    from layers_theano.graph_export import GraphConversionError
+
+    try:
+        converted = _convert(args.factory, args.weights)
+        spec = save_graph(converted.spec, converted.arrays, args.output)
+    except (GateInputError, GraphConversionError, SpecError) as exc:
+        return _print_error("twins convert", str(exc))
+    except OSError as exc:
+        return _print_error("twins convert", f"cannot write {args.output} ({exc.strerror or exc})")
+    except (Exception, SystemExit) as exc:
+        return _print_error("twins convert", f"{type(exc).__name__}: {exc}")
+    print(f"wrote {args.output}: {len(spec['graph']['nodes'])} nodes, {len(spec['arrays'])} arrays, {spec['dtype']} "
+          f"(not certified: use `twins gate --graph` to certify before publishing)")
+    return 0
+
+
+def graph_gate_main(argv: List[str]) -> int:
+    """``twins gate --graph ...`` (the options of ``twins gate``): 0 certified, 1 discrepancy, 2 error."""
+    from .gate import _parse, _parser_gate
+
+    args = _parse(_parser_gate(), argv)
+    if isinstance(args, int):
+        return args
+    return _graph_gate(args)
+
+
+def _graph_gate(args: Any) -> int:
+    from layers_np.atomic import atomic_write
+    from layers_np.graph import SpecError, dumps_graph, loads_graph
+    from layers_theano.graph_export import GraphConversionError
+
+    from .gate import PROFILE_BATCHES, GateInputError, _junit, _output_problem, _print_error, _verdict, report_name
+    from .profiles import PROFILES
+    from .reports import write_frame
+
+    start = time.perf_counter()
+    model_name = report_name(args.factory)
+    verdict_path = args.verdict_json or os.path.join(args.report_dir, f"gate_{model_name}_verdict.json")
+    base = {"model": args.factory, "output": None, "weights": args.weights, "inputs": args.inputs,
+            "profile": args.profile, "level": "graph"}
+
+    def error(message: str, report: Any = None) -> int:
+        note = ""
+        try:
+            _verdict(verdict_path, {**base, "verdict": "ERROR", "exit_code": 2, "message": message})
+            if args.junit_xml:
+                _junit(args.junit_xml, model_name, report, message, time.perf_counter() - start)
+        except OSError as exc:
+            note = f" (the verdict/JUnit file could not be written either: {exc.strerror or exc})"
+        return _print_error("twins gate", message + note)
+
+    if args.profile not in PROFILES or args.profile not in PROFILE_BATCHES:
+        return error(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILE_BATCHES)}")
+    n_batches, batch_size = PROFILE_BATCHES[args.profile]
+    n_batches = n_batches if args.batches is None else args.batches
+    batch_size = batch_size if args.batch_size is None else args.batch_size
+    if n_batches < 1 or batch_size < 1:
+        return error("--batches and --batch-size must be at least 1 (a gate needs samples to certify)")
+    problem = _output_problem(args.output)
+    if problem:
+        return error(problem)
+    try:
+        converted = _convert(args.factory, args.weights)
+        loaded = loads_graph(dumps_graph(converted.spec, converted.arrays))  # certify the bytes to publish
+        samples = _read_graph_samples(args.inputs, loaded.inputs) if args.inputs else None
+        report = certify_graph(converted, loaded, samples, n_batches=n_batches, batch_size=batch_size, seed=args.seed)
+        data = None
+        if report.ok:
+            nonfinite = report.nonfinite_outputs
+            if nonfinite and not args.allow_nonfinite:
+                return error(f"the reference outputs contain NaN or Inf ({', '.join(nonfinite)}); pass "
+                             f"--allow-nonfinite to certify anyway", report)
+            data = dumps_graph(converted.spec, converted.arrays, certification=report.summary())
+    except (GateInputError, GraphConversionError, SpecError, NetworkError) as exc:
+        return error(str(exc))
+    except (Exception, SystemExit) as exc:
+        return error(f"{type(exc).__name__}: {exc}")
+    seconds = time.perf_counter() - start
+    payload = {**base, "dtype": converted.dtype, "verdict": "certified" if report.ok else "DISCREPANCY",
+               "exit_code": 0 if report.ok else 1, "message": report.message(), "summary": report.summary(),
+               "seconds": seconds, "nodes": len(converted.spec["graph"]["nodes"])}
+    if data is not None:
+        payload["output"] = os.path.abspath(args.output)
+    try:
+        paths = write_frame(report.to_frame(), args.report_dir, f"gate_{model_name}")
+        payload["reports"] = paths
+        _verdict(verdict_path, payload)
+        if args.junit_xml:
+            _junit(args.junit_xml, model_name, report, None, seconds)
+    except OSError as exc:
+        return error(f"cannot write the reports ({exc.strerror or exc}: {exc.filename or ''}); nothing was "
+                     f"published: fix --report-dir/--verdict-json/--junit-xml", report)
+    print(report.table())
+    print()
+    print(report.message())
+    if data is not None:
+        try:
+            atomic_write(args.output, lambda f: f.write(data), fsync=True)
+        except OSError as exc:
+            return error(f"cannot write {args.output} ({exc.strerror or exc}); nothing was published", report)
+        print(f"certified: wrote {args.output} ({payload['nodes']} nodes, {converted.dtype})")
+    else:
+        print(f"not certified: {args.output} was not written")
+    print(f"reports: {paths['md']}, {verdict_path}" + (f", {args.junit_xml}" if args.junit_xml else ""))
+    return 0 if report.ok else 1
