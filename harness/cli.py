@@ -176,6 +176,12 @@ def convert_main(argv: List[str]) -> int:
     return run(argv)
 
 
+def import_pickle_main(argv: List[str]) -> int:
+    from .gate import import_pickle_main as run
+
+    return run(argv)
+
+
 def bench_main(argv: List[str]) -> int:
     from .bench import bench_main as run
 
@@ -184,12 +190,14 @@ def bench_main(argv: List[str]) -> int:
 
 # each command imports its module when it runs, so `twins --help` needs neither Theano nor hypothesis
 COMMANDS = {"certify": certify_main, "replay": replay_main, "export": export_main, "gate": gate_main,
-            "bench": bench_main, "convert": convert_main}
+            "import-pickle": import_pickle_main, "bench": bench_main, "convert": convert_main}
 DESCRIPTIONS = {
     "certify": "fuzz registered layer pairs (built-in and your own) against Theano; write reports",
     "replay": "re-run a failing case saved by certify (a reproducer .npz)",
     "export": "write the numpy twin of a Theano network (MODULE:FACTORY) to a model file, without certifying",
     "gate": "export a network only if its numpy twin matches Theano on fuzzed inputs (a CI gate)",
+    "import-pickle": "read a pretrained-model pickle without running code and gate the factory's network with "
+                     "its values (as gate)",
     "bench": "time numpy twins against Theano (your MODULE:FACTORY or model.npz, or the zoo); save and compare runs",
     "convert": "convert a Theano/PyTensor graph (MODULE:FACTORY) to a numpy graph model file, without certifying",
 }

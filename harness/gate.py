@@ -36,7 +36,7 @@ import numpy as np
 
 from layers_np.atomic import atomic_write_text
 
-__all__ = ["export_main", "gate_main", "resolve_factory", "GateInputError", "PROFILE_BATCHES", "read_samples"]
+__all__ = ["export_main", "gate_main", "import_pickle_main", "resolve_factory", "GateInputError", "PROFILE_BATCHES", "read_samples"]
 
 # profile -> (batches, batch size) of fuzzed inputs; the seed is fixed so a gate never flakes
 PROFILE_BATCHES: Dict[str, Tuple[int, int]] = {"dev": (2, 4), "ci": (5, 8), "thorough": (20, 16)}
@@ -85,14 +85,24 @@ def report_name(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:120]
 
 
-def _build_network(factory_spec: str, weights: Optional[str]) -> Tuple[Any, str]:
+def _build_network(factory_spec: str, weights: Optional[str], pickled: Any = None) -> Tuple[Any, str]:
+    """The factory's network, with Lasagne weights from ``weights`` (an .npz) or from ``pickled``
+    (a :class:`layers_np.safe_pickle.PickledModel`, its ``label`` naming the pickle)."""
     import layers_theano as LT
-    from layers_np.io import ModelFileError
-    from layers_theano.export import load_lasagne_weights
+    from layers_np.io import ModelFileError, weights_dtype
+    from layers_theano.export import load_lasagne_weights, set_lasagne_values
 
     factory, name = resolve_factory(factory_spec)
     floatx = None
-    if weights is not None:
+    if pickled is not None:
+        from layers_theano.backend import FLOATX_FROM_FLAGS
+
+        try:
+            dtype = weights_dtype(pickled.label, pickled.values)
+        except ModelFileError as exc:
+            raise GateInputError(str(exc)) from None
+        floatx = FLOATX_FROM_FLAGS or (dtype.name if dtype is not None else None)
+    elif weights is not None:
         # dtype follows the weights file (float32 Lasagne weights make a float32 model), unless
         # THEANO_FLAGS/PYTENSOR_FLAGS chose floatX explicitly, as they would for Lasagne itself
         from layers_theano.backend import FLOATX_FROM_FLAGS
@@ -115,7 +125,12 @@ def _build_network(factory_spec: str, weights: Optional[str]) -> Tuple[Any, str]
     if not isinstance(net, LT.Layer) and not LT.lasagne_bridge.is_lasagne_layer(net):
         raise GateInputError(f"the factory {factory_spec} must return the output layer of a layers_theano network "
                              f"(or of a Lasagne network), got {type(net).__name__}")
-    if weights is not None:
+    if pickled is not None:
+        try:
+            set_lasagne_values(net, pickled.values, pickled.label)
+        except ModelFileError as exc:
+            raise GateInputError(f"{exc} (the pickle's values do not fit the factory's network)") from None
+    elif weights is not None:
         try:
             load_lasagne_weights(net, weights)
         except ModelFileError as exc:
@@ -218,6 +233,28 @@ def _parser_gate() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="twins gate", description="Export a model only if its numpy twin matches Theano.")
     p.add_argument("factory", help="MODULE:FACTORY returning the output layer (e.g. layers_theano.zoo:mlp)")
     p.add_argument("--weights", help="Lasagne weights: np.savez(f, *get_all_param_values(net))")
+    _gate_options(p)
+    p.add_argument("--graph", action="store_true",
+                   help="convert and certify at graph level (node by node against the compiled PyTensor function): "
+                        "the factory may return (inputs, outputs), a compiled function or a network")
+    return p
+
+
+def _parser_import_pickle() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="twins import-pickle",
+        description="Read a pretrained-model pickle (Python 2 or 3, or a Theano pkl_utils zip) without running "
+                    "code, set its values into the factory's network in Lasagne order, and export the model only "
+                    "if its numpy twin matches Theano (as twins gate). Class names and mean values are kept as "
+                    "metadata (layers_np.io.read_metadata).")
+    p.add_argument("pickle", help="the model pickle, e.g. vgg16.pkl: a dict with 'param values' or 'values' (plus "
+                                  "'synset words', 'mean value', 'mean image'), or a list of arrays")
+    p.add_argument("factory", help="MODULE:FACTORY building the network the values belong to")
+    p.set_defaults(weights=None)
+    return _gate_options(p)
+
+
+def _gate_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--inputs", help="sample inputs (.npz) certified in addition to fuzzed batches")
     p.add_argument("--profile", default="ci", help="dev, ci (default) or thorough: how many fuzzed batches")
     p.add_argument("-o", "--output", required=True, help="model file to write when certified")
@@ -229,9 +266,6 @@ def _parser_gate() -> argparse.ArgumentParser:
     p.add_argument("--batches", type=int, default=None, help="number of fuzzed batches (default: by profile)")
     p.add_argument("--allow-nonfinite", action="store_true",
                    help="certify even when the reference outputs contain NaN or Inf (refused by default)")
-    p.add_argument("--graph", action="store_true",
-                   help="convert and certify at graph level (node by node against the compiled PyTensor function): "
-                        "the factory may return (inputs, outputs), a compiled function or a network")
     return p
 
 
@@ -250,11 +284,29 @@ def gate_main(argv: List[str]) -> int:
     if args.graph:  # `twins gate --graph` goes to harness.graph_gate (harness.cli dispatches it)
         return _print_error("twins gate", "--graph is handled by harness.graph_gate.graph_gate_main; run `twins gate "
                                           "--graph ...`")
+    return _gate(args, "twins gate")
+
+
+def import_pickle_main(argv: List[str]) -> int:
+    """``twins import-pickle MODEL.pkl MODULE:FACTORY -o model.npz``: the pickle is read by
+    :mod:`layers_np.safe_pickle` (nothing in it runs), its values set into the factory's network,
+    and the model gated as by ``twins gate``; returns 0 certified (written), 1 discrepancy
+    (nothing written), 2 anything else (a refused or unrecognised pickle, values that do not fit)."""
+    args = _parse(_parser_import_pickle(), argv)
+    if isinstance(args, int):
+        return args
+    return _gate(args, "twins import-pickle")
+
+
+def _gate(args: Any, prog: str) -> int:
     start = time.perf_counter()
+    pickle_path = getattr(args, "pickle", None)
     model = report_name(args.factory)
     verdict_path = args.verdict_json or os.path.join(args.report_dir, f"gate_{model}_verdict.json")
     base = {"model": args.factory, "output": None, "weights": args.weights, "inputs": args.inputs,
             "profile": args.profile}
+    if pickle_path is not None:
+        base["pickle"] = pickle_path
 
     def error(message: str, report: Any = None) -> int:
         """Exit 2 with one line; the verdict and JUnit say ERROR when they can be written."""
@@ -266,7 +318,7 @@ def gate_main(argv: List[str]) -> int:
                 _junit(args.junit_xml, model, report, message, seconds)
         except OSError as exc:
             note = f" (the verdict/JUnit file could not be written either: {exc.strerror or exc})"
-        return _print_error("twins gate", message + note)
+        return _print_error(prog, message + note)
 
     from .profiles import PROFILES
 
@@ -280,6 +332,20 @@ def gate_main(argv: List[str]) -> int:
     problem = _output_problem(args.output)
     if problem:
         return error(problem)
+    pickled = metadata = None
+    if pickle_path is not None:
+        # read (numpy only, nothing executed) before anything of the Theano side is imported
+        from layers_np.safe_npz import ModelFileError
+        from layers_np.safe_pickle import read_model_pickle
+
+        try:
+            pickled = read_model_pickle(pickle_path)
+        except ModelFileError as exc:
+            return error(str(exc))
+        metadata = {**pickled.metadata(), "pickle_file": os.path.basename(pickle_path)}
+        if pickled.ignored_keys:
+            metadata["pickle_ignored_keys"] = pickled.ignored_keys[:64]
+        base["pickle_layout"] = pickled.layout
 
     try:
         import layers_np
@@ -295,7 +361,7 @@ def gate_main(argv: List[str]) -> int:
         return error(f"cannot import the Theano side ({exc}); the gate needs the Theano environment: run `make venv`")
 
     try:
-        net, _ = _build_network(args.factory, args.weights)
+        net, _ = _build_network(args.factory, args.weights, pickled)
         reference = None
         if LT.lasagne_bridge.is_lasagne_layer(net):  # a real Lasagne network: also certified against its own graph
             reference, net = net, LT.from_lasagne(net, side="theano")
@@ -317,7 +383,8 @@ def gate_main(argv: List[str]) -> int:
                 return error(f"the reference outputs contain NaN or Inf ({nonfinite}); a model that outputs "
                              f"NaN/Inf is not certified: check the weights and samples, or pass --allow-nonfinite",
                              report)
-            data = np_io.dumps(loaded, certification=report.summary(), input_dtypes=dtypes, producer=_producer())
+            data = np_io.dumps(loaded, certification=report.summary(), input_dtypes=dtypes, producer=_producer(prog),
+                               metadata=metadata)
             spec = np_io.read_spec(data)  # the bytes to publish verify
     except (GateInputError, NetworkError, np_io.ModelExportError, np_io.ModelFileError) as exc:
         return error(str(exc))
@@ -375,10 +442,10 @@ def _output_problem(output: str) -> str:
     return ""
 
 
-def _producer() -> Dict[str, Any]:
+def _producer(prog: str = "twins gate") -> Dict[str, Any]:
     from layers_theano.backend import __version__ as pytensor_version
 
-    return {"pytensor": pytensor_version, "exported_from": "layers_theano", "gate": "twins gate"}
+    return {"pytensor": pytensor_version, "exported_from": "layers_theano", "gate": prog}
 
 
 def export_main(argv: List[str]) -> int:

@@ -16,7 +16,12 @@ An uncompressed ``.npz`` (zip of ``.npy`` files) holding
   layer names, output shape, parameters with their names, shapes, dtypes and array keys),
   ``arrays`` (shape, dtype and a sha256 over the dtype string with its byte order, the shape
   and the C-order little-endian bytes of every array), ``producer``
-  (versions) and ``certification`` (the summary of the certification that admitted it).
+  (versions) and ``certification`` (the summary of the certification that admitted it);
+  optionally ``metadata`` (e.g. a pretrained model's ``class_names`` and ``mean_value``): a
+  dict of short identifiers to JSON scalars, lists of strings and numbers, or
+  ``{"$array": KEY}`` naming an array stored under ``__metadata__/NAME`` (listed in
+  ``arrays`` with its checksum, used by no parameter). Loaders that predate ``metadata``
+  ignore it; :func:`read_metadata` returns it with the arrays in place.
 
 Constructor arguments are the ones a layer was built with (``layer._init_args``); layers
 are referred to by name (unnamed layers get ``<class>_<index>``), nonlinearities by name
@@ -55,7 +60,8 @@ from .safe_npz import (DEFAULT_LIMITS, BadMemberError, ChecksumMismatchError, Li
                        ModelFileError, NotAModelFileError, NpzReader, ObjectArrayError, TruncatedFileError,
                        UnsafeFileError, UnsupportedArrayError, current_limits, loads_json, set_default_limits)
 
-__all__ = ["save", "load", "read_spec", "dumps", "loads", "open_model", "array_digest", "little_endian", "load_lasagne_weights", "read_lasagne_weights",
+__all__ = ["save", "load", "read_spec", "read_metadata", "dumps", "loads", "open_model", "array_digest", "little_endian",
+           "load_lasagne_weights", "read_lasagne_weights", "load_pickle_weights",
            "ModelInputLayer", "FORMAT_NAME", "FORMAT_VERSION", "Limits", "DEFAULT_LIMITS", "set_default_limits",
            "ModelFileError", "TruncatedFileError", "NotAModelFileError", "ChecksumMismatchError", "ObjectArrayError",
            "UnknownLayerError", "UnknownFunctionError", "MissingArraysError", "ExtraArraysError", "NewerFormatError",
@@ -353,7 +359,8 @@ def _producer(extra: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
 
 def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mapping[str, Any]] = None,
               input_dtypes: Optional[Mapping[str, str]] = None,
-              producer: Optional[Mapping[str, Any]] = None) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+              producer: Optional[Mapping[str, Any]] = None,
+              metadata: Optional[Mapping[str, Any]] = None) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     """The spec and arrays of a twin network (nothing written)."""
     outputs = list(net) if isinstance(net, (list, tuple)) else [net]
     for o in outputs:
@@ -441,7 +448,49 @@ def _describe(net: Union[Layer, Sequence[Layer]], certification: Optional[Mappin
         "producer": _producer(producer),
         "certification": None if certification is None else to_jsonable(dict(certification)),
     }
+    if metadata is not None:
+        spec["metadata"] = _encode_metadata(metadata, encoder.arrays)
+        spec["arrays"].update({k: {"shape": list(a.shape), "dtype": a.dtype.name, "sha256": _digest(a)}
+                               for k, a in encoder.arrays.items() if k.startswith(METADATA_PREFIX)})
     return spec, encoder.arrays
+
+
+METADATA_PREFIX = "__metadata__/"
+_METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_MAX_METADATA_ITEMS = 64
+
+
+def _metadata_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, str)) or (
+        isinstance(value, (int, float)) and math.isfinite(value))
+
+
+def _encode_metadata(metadata: Mapping[str, Any], arrays: Dict[str, np.ndarray]) -> Dict[str, Any]:
+    """JSON for the spec's ``metadata``; numeric arrays go to ``arrays`` under ``__metadata__/NAME``."""
+    if not isinstance(metadata, Mapping) or len(metadata) > _MAX_METADATA_ITEMS:
+        raise ModelExportError(f"metadata must be a dict of at most {_MAX_METADATA_ITEMS} entries")
+    out: Dict[str, Any] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not _METADATA_KEY.match(key):
+            raise ModelExportError(f"metadata key {str(key)[:80]!r} is not an identifier of at most 64 characters")
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biuf":
+                raise ModelExportError(f"metadata {key!r}: only numeric arrays can be stored, not {value.dtype}")
+            array_key = METADATA_PREFIX + key
+            if array_key in arrays:
+                raise ModelExportError(f"metadata {key!r}: the array key {array_key!r} is taken by a layer parameter")
+            arrays[array_key] = _little_endian(np.ascontiguousarray(value))
+            out[key] = {"$array": array_key}
+        elif _metadata_scalar(value):
+            out[key] = value
+        elif isinstance(value, (list, tuple)) and all(_metadata_scalar(v) and v is not None for v in value):
+            out[key] = list(value)
+        else:
+            raise ModelExportError(f"metadata {key!r} is a {type(value).__name__}; store strings, numbers, lists of "
+                                   f"them or numeric arrays")
+    return out
 
 
 def _own_params(layer: Layer) -> List[Param]:
@@ -477,7 +526,8 @@ def _spec_array(spec: Mapping[str, Any]) -> np.ndarray:
 
 
 def save(net: Union[Layer, Sequence[Layer]], path: PathLike, certification: Optional[Mapping[str, Any]] = None, *,
-         input_dtypes: Optional[Mapping[str, str]] = None, producer: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+         input_dtypes: Optional[Mapping[str, str]] = None, producer: Optional[Mapping[str, Any]] = None,
+         metadata: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """Write the twin network ending in ``net`` to ``path`` (one .npz), atomically.
 
     Parameters
@@ -492,6 +542,9 @@ def save(net: Union[Layer, Sequence[Layer]], path: PathLike, certification: Opti
         ``{input layer name: dtype}``; default: the parameters' float dtype.
     producer : dict, optional
         Extra producer information (e.g. the Theano version).
+    metadata : dict, optional
+        What a user of the model needs besides the network, e.g. ``class_names`` (a list of
+        strings) and ``mean_value`` (an array); read back with :func:`read_metadata`.
 
     Returns
     -------
@@ -503,7 +556,7 @@ def save(net: Union[Layer, Sequence[Layer]], path: PathLike, certification: Opti
     ModelExportError
         When a layer or argument cannot be described without code.
     """
-    spec, arrays = _describe(net, certification, input_dtypes, producer)
+    spec, arrays = _describe(net, certification, input_dtypes, producer, metadata)
     atomic_savez(path, {SPEC_KEY: _spec_array(spec), **arrays}, fsync=True)
     return spec
 
@@ -639,6 +692,27 @@ def _validate_layers(spec: Dict[str, Any], label: str) -> None:
             if info.get("dtype") != spec["dtype"] or stored["dtype"] != spec["dtype"]:
                 raise bad(f"layer {entry['name'][:80]!r}: parameter {key!r} has dtype {stored['dtype']!r} (declared "
                           f"{info.get('dtype')!r}); parameters must have the model dtype {spec['dtype']!r}")
+    if "metadata" in spec:
+        _validate_metadata(spec, keys_used, bad)
+
+
+def _validate_metadata(spec: Dict[str, Any], keys_used: set, bad: Any) -> None:
+    meta = spec["metadata"]
+    if not isinstance(meta, dict) or len(meta) > _MAX_METADATA_ITEMS:
+        raise bad(f"'metadata' must be an object of at most {_MAX_METADATA_ITEMS} entries")
+    for key, value in meta.items():
+        if not _METADATA_KEY.match(key):
+            raise bad(f"metadata key {key[:80]!r} is not an identifier of at most 64 characters")
+        if isinstance(value, dict):
+            ref = value.get("$array")
+            if (len(value) != 1 or not isinstance(ref, str) or not ref.startswith(METADATA_PREFIX)
+                    or ref not in spec["arrays"] or ref in keys_used):
+                raise bad(f"metadata {key!r} must name a listed {METADATA_PREFIX}* array no parameter uses")
+        elif isinstance(value, list):
+            if not all(_metadata_scalar(v) and v is not None for v in value):
+                raise bad(f"metadata {key!r} must be a list of strings and numbers")
+        elif not _metadata_scalar(value):
+            raise bad(f"metadata {key!r} must be a string, a number, a list or an array reference")
 
 
 # ---------------------------------------------------------------------------
@@ -1019,6 +1093,17 @@ def loads(data: bytes, *, limits: Optional[Limits] = None, custom_layers: Option
     return _build(spec, arrays, label, custom_layers)
 
 
+def read_metadata(path: Union[PathLike, bytes], *, limits: Optional[Limits] = None) -> Dict[str, Any]:
+    """The ``metadata`` of a model file (``{}`` when it has none), its arrays in place: e.g.
+    ``class_names`` and ``mean_value`` of a model imported from a pretrained pickle.
+
+    The whole file is checked as :func:`load` checks it (spec schema, every array's checksum).
+    """
+    spec, arrays, _ = _open(path, limits)
+    meta = spec.get("metadata") or {}
+    return {k: (arrays[v["$array"]].copy() if isinstance(v, dict) else v) for k, v in meta.items()}
+
+
 def read_spec(path: Union[PathLike, bytes], *, limits: Optional[Limits] = None) -> Dict[str, Any]:
     """The validated spec of a model file or of its bytes (arrays checked against their checksums),
     without building it."""
@@ -1092,3 +1177,25 @@ def load_lasagne_weights(net: Union[Layer, Sequence[Layer]], path: PathLike, *,
     weights_dtype(os.fspath(path), values)
     for p, v in zip(params, values):
         p.set_value(np.array(v, copy=True))
+
+
+def load_pickle_weights(net: Union[Layer, Sequence[Layer]], path: Union[PathLike, bytes], *,
+                        limits: Optional[Limits] = None) -> Any:
+    """Set a twin network's parameters from a pretrained-model pickle (a Lasagne Model Zoo ``.pkl``,
+    Python 2 or 3, or a Theano ``pkl_utils`` zip), read by :mod:`layers_np.safe_pickle` (numpy
+    only, nothing executed); returns the :class:`~layers_np.safe_pickle.PickledModel` (class
+    names, mean value or image).
+
+    The values go to ``get_all_params(net)`` in order, as ``lasagne.layers.set_all_param_values``
+    does; the twin takes the pickle's float dtype (see :func:`load_lasagne_weights`).
+    """
+    from .safe_pickle import read_model_pickle
+
+    model = read_model_pickle(path, limits=limits)
+    label = "<bytes>" if isinstance(path, (bytes, bytearray, memoryview)) else os.fspath(path)
+    params = get_all_params(net)
+    check_weights_fit(label, [(str(p.name), p.shape) for p in params], model.values)
+    weights_dtype(label, model.values)
+    for p, v in zip(params, model.values):
+        p.set_value(np.array(v, copy=True))
+    return model

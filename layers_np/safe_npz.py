@@ -112,6 +112,12 @@ class Limits:
     max_json_containers : int
         Most objects and arrays in one JSON document (default 250,000; a layer needs about 20).
         With ``max_spec_bytes`` this bounds the parsed spec to about 70 MB in the worst case.
+    max_pickle_ops : int
+        Most opcodes in a model pickle (:mod:`layers_np.safe_pickle`; default 2,000,000: a
+        pretrained model with 1,000 class names needs about 5,000). Each opcode creates at most
+        one object, so this bounds the objects a pickle can make.
+    max_pickle_depth : int
+        Deepest nesting of lists, tuples and dicts in a model pickle (default 64).
     """
 
     max_file_bytes: int = 4 << 30
@@ -123,6 +129,8 @@ class Limits:
     max_spec_bytes: int = 4 << 20
     max_json_depth: int = 64
     max_json_containers: int = 250_000
+    max_pickle_ops: int = 2_000_000
+    max_pickle_depth: int = 64
 
 
 DEFAULT_LIMITS = Limits()
@@ -214,10 +222,14 @@ class NpzReader:
     Use as a context manager; :attr:`names` lists the arrays (member names without ``.npy``).
     """
 
-    def __init__(self, source: Source, label: Optional[str] = None, limits: Optional[Limits] = None) -> None:
+    def __init__(self, source: Source, label: Optional[str] = None, limits: Optional[Limits] = None, *,
+                 suffix: str = ".npy") -> None:
         import zipfile
 
         self.limits = current_limits(limits)
+        # "" reads archives whose members are not named NAME.npy (Theano's pkl_utils zips: "pkl",
+        # "array_0", a shared variable's name); every other check is the same
+        self._suffix = suffix
         if isinstance(source, (bytes, bytearray, memoryview)):
             self.label = label or "<bytes>"
             data = bytes(source)
@@ -289,9 +301,11 @@ class NpzReader:
         total = compressed = 0
         for info in infos:
             name = info.filename
-            if not name.endswith(".npy") or len(name) <= 4:
-                raise BadMemberError(self.label, f"member {name[:80]!r} is not a .npy array")
-            key = name[:-4]
+            suffix = self._suffix
+            if not name.endswith(suffix) or len(name) <= len(suffix) or name.endswith("/"):
+                raise BadMemberError(self.label, f"member {name[:80]!r} is not a "
+                                                 f"{'.npy array' if suffix == '.npy' else 'regular member'}")
+            key = name[:len(name) - len(suffix)]
             if key in members:
                 raise BadMemberError(self.label, f"member {name[:80]!r} appears twice")
             if info.flag_bits & 0x1:
@@ -342,7 +356,7 @@ class NpzReader:
         return int(self._members[name].file_size)
 
     # -- one array -----------------------------------------------------------
-    def _header(self, name: str, stream: Any) -> tuple:
+    def _header(self, name: str, stream: Any, fortran_ok: bool = False) -> tuple:
         prefix = stream.read(8)
         if len(prefix) < 8 or prefix[:6] != _MAGIC:
             raise BadMemberError(self.label, f"member {name[:80]!r} is not a .npy array (bad magic)")
@@ -380,15 +394,53 @@ class NpzReader:
         if dtype.itemsize > 1 and order != "<":
             raise UnsupportedArrayError(self.label, f"array {name[:80]!r} has byte order {order or '='!r} ({dtype.str}); "
                                                     f"only little-endian arrays are read")
-        if fortran and len(shape) > 1:
+        if fortran and len(shape) > 1 and not fortran_ok:
             raise UnsupportedArrayError(self.label, f"array {name[:80]!r} is Fortran-ordered; only C order is read")
-        return dtype, shape, start + hlen
+        return dtype, shape, start + hlen, fortran and len(shape) > 1
 
-    def read(self, name: str, kinds: str = "biuf", expect: Optional[tuple] = None) -> np.ndarray:
+    def read_bytes(self, name: str, max_bytes: int, prefix: bool = False) -> bytes:
+        """The raw bytes of member ``name``, refused (LimitExceededError) when it declares more
+        than ``max_bytes``; the zip CRC is checked. ``prefix=True``: its first ``max_bytes``
+        bytes (or all of a shorter member), the rest unread."""
+        import zipfile
+
+        if name not in self._members:
+            raise ModelFileError(self.label, f"no member {name[:80]!r}")
+        info = self._members[name]
+        if prefix:
+            try:
+                with self._zip.open(info) as stream:
+                    return stream.read(max_bytes)
+            except Exception as exc:  # zipfile raises many types for broken members
+                raise TruncatedFileError(self.label, f"member {name[:80]!r} is cut off or malformed: "
+                                                     f"{type(exc).__name__}: {exc}") from None
+        if info.file_size > max_bytes:
+            raise LimitExceededError(self.label, f"member {name[:80]!r} declares {_mb(info.file_size)}, over the "
+                                                 f"limit of {_mb(max_bytes)} for it")
+        try:
+            with self._zip.open(info) as stream:
+                data = stream.read(info.file_size + 1)
+        except zipfile.BadZipFile as exc:
+            if "CRC" in str(exc):
+                raise ChecksumMismatchError(self.label, f"member {name[:80]!r} is corrupted (zip CRC check failed)") from None
+            raise TruncatedFileError(self.label, f"member {name[:80]!r}: {exc}") from None
+        except (EOFError, OSError, ValueError, struct.error) as exc:
+            raise TruncatedFileError(self.label, f"member {name[:80]!r} is cut off or malformed: {exc}") from None
+        except Exception as exc:
+            raise BadMemberError(self.label, f"member {name[:80]!r} cannot be read: {type(exc).__name__}: {exc}") from None
+        if len(data) != info.file_size:
+            raise TruncatedFileError(self.label, f"member {name[:80]!r} holds {len(data)} bytes, it declares "
+                                                 f"{info.file_size}")
+        return data
+
+    def read(self, name: str, kinds: str = "biuf", expect: Optional[tuple] = None, skip: int = 0,
+             fortran_ok: bool = False) -> np.ndarray:
         """Array ``name``; its dtype kind must be in ``kinds``.
 
         ``expect=(dtype, shape)`` refuses (ChecksumMismatchError) a header that differs before
-        anything is allocated.
+        anything is allocated. ``skip`` bytes before the ``.npy`` magic are passed over (a
+        Theano GPU array member starts with its pickled context name). ``fortran_ok=True``
+        accepts a Fortran-ordered array (returned in C order, a copy).
         """
         import zipfile
 
@@ -397,7 +449,10 @@ class NpzReader:
         info = self._members[name]
         try:
             with self._zip.open(info) as stream:
-                dtype, shape, offset = self._header(name, stream)
+                if skip and len(stream.read(skip)) != skip:
+                    raise TruncatedFileError(self.label, f"array {name[:80]!r} is cut off before its header")
+                dtype, shape, offset, fortran = self._header(name, stream, fortran_ok)
+                offset += skip
                 if dtype.kind not in kinds:
                     if dtype.kind == "c":
                         what = "complex"
@@ -437,6 +492,8 @@ class NpzReader:
             raise TruncatedFileError(self.label, f"array {name[:80]!r} is cut off or malformed: {exc}") from None
         except Exception as exc:  # e.g. NotImplementedError for zip features the flags check missed
             raise BadMemberError(self.label, f"array {name[:80]!r} cannot be read: {type(exc).__name__}: {exc}") from None
+        if fortran:
+            return np.ascontiguousarray(arr.reshape(shape, order="F"))
         return arr.reshape(shape)
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from .backend import __version__ as _pytensor_version
 from .base import InputLayer, Layer, get_all_layers, get_all_params
 from .convert import to_numpy
 
-__all__ = ["export", "to_twin", "load_lasagne_weights", "weights_floatx", "input_dtypes"]
+__all__ = ["export", "to_twin", "load_lasagne_weights", "set_lasagne_values", "weights_floatx", "input_dtypes"]
 
 
 def to_twin(net: Union[Layer, Sequence[Layer]]) -> Any:
@@ -66,9 +66,14 @@ def load_lasagne_weights(net: Union[Layer, Sequence[Layer]], path: Union[str, "o
     ``twins gate/export --weights`` do. A float64 network takes float32 weights only when floatX
     was set to float64 explicitly in THEANO_FLAGS/PYTENSOR_FLAGS (Theano's upcast); a downcast never.
     """
-    values = np_io.read_lasagne_weights(path)
+    set_lasagne_values(net, np_io.read_lasagne_weights(path), os.fspath(path))
+
+
+def set_lasagne_values(net: Union[Layer, Sequence[Layer]], values: Sequence[np.ndarray], label: str) -> None:
+    """``lasagne.layers.set_all_param_values(net, values)`` with the checks of
+    :func:`load_lasagne_weights` (count, shapes, one float dtype matching the network's);
+    ``label`` names the source in errors (e.g. the pickle the values came from)."""
     params = get_all_params(net)
-    label = os.fspath(path)
     np_io.check_weights_fit(label, [(str(p.name), tuple(p.get_value().shape)) for p in params], values)
     dtype = np_io.weights_dtype(label, values)
     built = sorted({str(p.dtype) for p in params})
