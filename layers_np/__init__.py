@@ -19,7 +19,9 @@ from .pool import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403
-from .dnn import *  # noqa: F401,F403  (Lasagne's lasagne.layers.dnn names)
+from .dnn import *  # noqa: F401,F403  (Lasagne's lasagne.layers.dnn,
+from .corrmm import *  # noqa: F401,F403  .corrmm and .cuda_convnet names: model files
+from .cuda_convnet import *  # noqa: F401,F403  name classes at the top level)
 from .traversal import get_output_shape
 
 __version__ = "0.1.0"

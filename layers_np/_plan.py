@@ -1082,7 +1082,7 @@ def _dimshuffle(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Ke
 def _builders() -> Dict[type, Callable[..., Optional[Kernel]]]:
     """Kernel builders by exact class (a subclass may change the computation: generic path)."""
     if "builders" not in _BLAS:
-        from . import conv, dense, dnn, embedding, merge, normalization, pool, recurrent, shape, special
+        from . import conv, corrmm, cuda_convnet, dense, dnn, embedding, merge, normalization, pool, recurrent, shape, special
 
         table: Dict[type, Callable[..., Optional[Kernel]]] = {
             dense.DenseLayer: _dense, conv.Conv1DLayer: _conv, conv.Conv2DLayer: _conv, conv.Conv3DLayer: _conv,
@@ -1096,7 +1096,9 @@ def _builders() -> Dict[type, Callable[..., Optional[Kernel]]]:
             # Lasagne's backend names compute the same arithmetic with their own defaults
             dnn.Conv2DDNNLayer: _conv, dnn.Conv3DDNNLayer: _conv, dnn.Pool2DDNNLayer: _pool,
             dnn.MaxPool2DDNNLayer: _pool, dnn.Pool3DDNNLayer: _pool, dnn.MaxPool3DDNNLayer: _pool,
-            dnn.BatchNormDNNLayer: _batchnorm,
+            dnn.BatchNormDNNLayer: _batchnorm, corrmm.Conv2DMMLayer: _conv,
+            # bc01 cuda-convnet convolutions are plain ones (c01b ones take the generic path)
+            cuda_convnet.Conv2DCCLayer: lambda layer, ins, alloc: _conv(layer, ins, alloc) if layer.dimshuffle else None,
         }
         _BLAS["builders"] = table
     return _BLAS["builders"]

@@ -25,7 +25,7 @@ __all__ = ["Pool2DDNNLayer", "MaxPool2DDNNLayer", "Pool3DDNNLayer", "MaxPool3DDN
            "Conv3DDNNLayer", "SpatialPyramidPoolingDNNLayer", "BatchNormDNNLayer", "batch_norm_dnn"]
 
 
-def _correlate(layer: BaseConvLayer, op: Any, input: np.ndarray) -> np.ndarray:
+def convolve_with(layer: BaseConvLayer, op: Any, input: np.ndarray) -> np.ndarray:
     """The layer's convolution by ``op`` (conv2d/conv3d); filters flipped only if ``flip_filters``."""
     if input.ndim != layer.n + 2:
         raise TwinError(f"{layer._label()}: expected a {layer.n + 2}-d input, got shape {input.shape}")
@@ -43,14 +43,14 @@ class Conv2DDNNLayer(spec.Conv2DDNNLayer, BaseConvLayer):
     """
 
     def convolve(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
-        return _correlate(self, conv2d, input)
+        return convolve_with(self, conv2d, input)
 
 
 class Conv3DDNNLayer(spec.Conv3DDNNLayer, BaseConvLayer):
     """cuDNN 3-D convolution: ``flip_filters=False`` by default; see :func:`conv3d`."""
 
     def convolve(self, input: np.ndarray, **kwargs: Any) -> np.ndarray:
-        return _correlate(self, conv3d, input)
+        return convolve_with(self, conv3d, input)
 
 
 class Pool2DDNNLayer(spec.Pool2DDNNLayer, Pool2DLayer):

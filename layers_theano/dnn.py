@@ -26,7 +26,7 @@ __all__ = ["Pool2DDNNLayer", "MaxPool2DDNNLayer", "Pool3DDNNLayer", "MaxPool3DDN
            "Conv3DDNNLayer", "SpatialPyramidPoolingDNNLayer", "BatchNormDNNLayer", "batch_norm_dnn"]
 
 
-def _correlate(layer: BaseConvLayer, op: Any, input: Any) -> Any:
+def convolve_with(layer: BaseConvLayer, op: Any, input: Any) -> Any:
     extra = {"num_groups": layer.num_groups} if layer.num_groups > 1 else {}
     return op(input, layer.W, layer.input_shape, layer.get_W_shape(), subsample=layer.stride,
               border_mode=theano_border_mode(layer.pad), filter_flip=layer.flip_filters, **extra)
@@ -34,12 +34,12 @@ def _correlate(layer: BaseConvLayer, op: Any, input: Any) -> Any:
 
 class Conv2DDNNLayer(spec.Conv2DDNNLayer, BaseConvLayer):
     def convolve(self, input, **kwargs):
-        return _correlate(self, nnet.conv2d, input)
+        return convolve_with(self, nnet.conv2d, input)
 
 
 class Conv3DDNNLayer(spec.Conv3DDNNLayer, BaseConvLayer):
     def convolve(self, input, **kwargs):
-        return _correlate(self, nnet.conv3d, input)
+        return convolve_with(self, nnet.conv3d, input)
 
 
 class Pool2DDNNLayer(spec.Pool2DDNNLayer, Pool2DLayer):

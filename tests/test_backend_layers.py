@@ -43,6 +43,12 @@ def _correlate2d(x: np.ndarray, W: np.ndarray) -> np.ndarray:
     ("layers_theano.layers.dnn", ["Conv2DDNNLayer", "Conv3DDNNLayer", "MaxPool2DDNNLayer", "Pool2DDNNLayer",
                                   "MaxPool3DDNNLayer", "Pool3DDNNLayer", "BatchNormDNNLayer", "batch_norm_dnn",
                                   "SpatialPyramidPoolingDNNLayer"]),
+    ("layers_np.corrmm", ["Conv2DMMLayer"]),
+    ("layers_theano.layers.corrmm", ["Conv2DMMLayer"]),
+    ("layers_np.cuda_convnet", ["Conv2DCCLayer", "MaxPool2DCCLayer", "ShuffleBC01ToC01BLayer", "bc01_to_c01b",
+                                "ShuffleC01BToBC01Layer", "c01b_to_bc01", "NINLayer_c01b"]),
+    ("layers_theano.layers.cuda_convnet", ["Conv2DCCLayer", "MaxPool2DCCLayer", "ShuffleBC01ToC01BLayer",
+                                           "bc01_to_c01b", "ShuffleC01BToBC01Layer", "c01b_to_bc01", "NINLayer_c01b"]),
 ])
 def test_lasagne_module_paths(path: str, names: list) -> None:
     """``from lasagne.layers.dnn import Conv2DDNNLayer`` has a counterpart on each side."""
@@ -92,6 +98,43 @@ def test_dnn_restrictions(side: str) -> None:
     assert X.Conv3DDNNLayer((1, 1, 3, 3, 3), 2, 2).flip_filters is False
     assert X.SpatialPyramidPoolingDNNLayer((1, 2, 8, 8)).implementation == "fast"
     assert X.BatchNormDNNLayer((2, 3)).axes == (0,)
+
+
+@pytest.mark.parametrize("side", sorted(SIDES))
+def test_cuda_convnet_restrictions_and_layout(side: str) -> None:
+    X = SIDES[side]
+    with pytest.raises(RuntimeError, match="only supports square filters"):
+        X.Conv2DCCLayer((1, 3, 8, 8), 16, (3, 2))
+    with pytest.raises(RuntimeError, match="only supports square strides"):
+        X.Conv2DCCLayer((1, 3, 8, 8), 16, 3, stride=(1, 2))
+    with pytest.raises(RuntimeError, match="num_filters to be a multiple of 16"):
+        X.Conv2DCCLayer((1, 3, 8, 8), 8, 3)
+    with pytest.raises(RuntimeError, match="1, 2, 3 or a multiple of 4, but it is 5"):
+        X.Conv2DCCLayer((1, 5, 8, 8), 16, 3)
+    with pytest.raises(RuntimeError, match="only supports square padding"):
+        X.Conv2DCCLayer((1, 3, 8, 8), 16, 3, pad=(1, 0))
+    with pytest.raises(NotImplementedError, match="does not support padding"):
+        X.MaxPool2DCCLayer((1, 3, 8, 8), 2, pad=1)
+    with pytest.raises(NotImplementedError, match="stride <= pool_size"):
+        X.MaxPool2DCCLayer((1, 3, 8, 8), 2, stride=3)
+    with pytest.raises(NotImplementedError, match="does not support ignore_border=True"):
+        X.MaxPool2DCCLayer((1, 3, 8, 8), 2, ignore_border=True)
+    c01b = X.Conv2DCCLayer((3, 8, 8, None), 16, 3, dimshuffle=False, untie_biases=True)
+    assert [(p.name, p.get_value().shape) for p in c01b.get_params()] == [("W", (3, 3, 3, 16)), ("b", (16, 6, 6))]
+    assert c01b.output_shape == (16, 6, 6, None) and c01b.flip_filters is False
+    assert X.bc01_to_c01b is X.ShuffleBC01ToC01BLayer and X.c01b_to_bc01 is X.ShuffleC01BToBC01Layer
+
+
+def test_c01b_convolution_is_the_bc01_one_transposed() -> None:
+    """Conv2DCCLayer(dimshuffle=False) on c01b arrays computes what dimshuffle=True computes on bc01."""
+    rng = np.random.RandomState(3)
+    x = rng.randn(2, 3, 7, 7)
+    W = rng.randn(16, 3, 3, 3)
+    bc01 = L.Conv2DCCLayer(L.InputLayer((None, 3, 7, 7)), 16, 3, pad="full", W=W, nonlinearity=None)
+    c01b = L.Conv2DCCLayer(L.InputLayer((3, 7, 7, None)), 16, 3, pad="full", W=W.transpose(1, 2, 3, 0), dimshuffle=False,
+                           nonlinearity=None)
+    np.testing.assert_array_equal(c01b(x.transpose(1, 2, 3, 0)), bc01(x).transpose(1, 2, 3, 0))
+    np.testing.assert_allclose(bc01(x)[:, :, 2:-2, 2:-2], _correlate2d(x, W), rtol=1e-12, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- batch_norm

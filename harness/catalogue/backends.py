@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
 from hypothesis import strategies as st
 
 import layers_np as L
 import layers_theano as LT
 
 from ..registry import register_pair
-from ..strategies import Fn, shapes
+from ..strategies import Fn, resolve, shapes
+from ..tolerance import dot_bound
 from .conv import _conv_case, _forward_terms, _refusing, conv_bound
+from .dense import _lipschitz
 from .normalization import _bn_axes, batchnorm_bound
 from .pool import _fast_bins_ok, _pool_bound, _pool_case, _spp_bound
 
@@ -133,3 +136,139 @@ def _bn_dnn_case(draw):
 register_pair("BatchNormDNNLayer", _axes_refused("Theano", LT.BatchNormDNNLayer),
               _axes_refused("twin", L.BatchNormDNNLayer), _bn_dnn_case(), family="backends",
               values={"positive_params": ["inv_std"]}, error_bound=batchnorm_bound)
+
+
+# ---------------------------------------------------------------------------
+# CorrMM: Conv2DMMLayer (flip_filters=False by default)
+# ---------------------------------------------------------------------------
+register_pair("Conv2DMMLayer", _refusing("Theano", LT.Conv2DMMLayer), _refusing("twin", L.Conv2DMMLayer),
+              _conv_case(CONV2D_DNN_STRUCTURES[:2] + CONV2D_DNN_STRUCTURES[4:], 2, max_side=6), family="backends",
+              error_bound=conv_bound(L.Conv2DMMLayer, _forward_terms))
+
+
+# ---------------------------------------------------------------------------
+# cuda-convnet: c01b layout, square filters/strides/pools, num_filters % 16 == 0
+# ---------------------------------------------------------------------------
+CC_STRUCTURES = [
+    dict(num_filters=16, filter_size=3, pad="same", nonlinearity=Fn("rectify")),  # default: no flip
+    dict(num_filters=16, filter_size=2, stride=2, pad=1, flip_filters=True, untie_biases=True, nonlinearity=None),
+    dict(num_filters=32, filter_size=3, stride=2, pad="full", b=None, nonlinearity=Fn("tanh")),
+    dict(num_filters=16, filter_size=3, pad=1, dimshuffle=False, nonlinearity=None),
+    dict(num_filters=16, filter_size=2, stride=(2, 2), dimshuffle=False, untie_biases=True, flip_filters=True,
+         nonlinearity=Fn("rectify")),
+]
+
+
+def _cc_refusals(side: str, cls: Callable) -> Callable:
+    """Layer factory checking first that a non-square filter and a num_filters that is not a
+    multiple of 16 are refused (RuntimeError, as master)."""
+    def make(incoming: Any, **kwargs: Any) -> Any:
+        fs = kwargs["filter_size"]
+        for bad in (dict(kwargs, filter_size=(fs, fs + 1)), dict(kwargs, num_filters=8)):
+            try:
+                cls(incoming, **bad)
+            except RuntimeError:
+                continue
+            raise AssertionError(f"{side} {cls.__name__} accepted {bad}")
+        return cls(incoming, **kwargs)
+    make.__name__ = cls.__name__
+    return make
+
+
+@st.composite
+def _cc_case(draw):
+    kw, (shape,) = draw(_conv_case(CC_STRUCTURES, 2, max_side=6))
+    if kw.get("dimshuffle", True):
+        return kw, [shape]
+    # c01b declares the rows and columns: sizes of 1 would make them broadcastable, another compile
+    shape = shape[:2] + tuple(max(2, s) for s in shape[2:])
+    if kw.get("untie_biases"):
+        shape = shape[:2] + (4, 5)  # b's shape follows the output: one spatial shape for this structure
+        c01b = (shape[1], shape[2], shape[3], shape[0])
+        return kw, [c01b], [c01b[:3] + (None,)]
+    c01b = (shape[1], shape[2], shape[3], shape[0])
+    # master needs the rows too (BaseConvLayer checks input_shape[1] % num_groups: in c01b the rows)
+    return kw, [c01b], [c01b[:3] + (None,)]
+
+
+def _cc_terms(kwargs, x, params):
+    return params[0].size // kwargs["num_filters"]  # C * kh * kw in either layout
+
+
+register_pair("Conv2DCCLayer", _cc_refusals("Theano", LT.Conv2DCCLayer), _cc_refusals("twin", L.Conv2DCCLayer),
+              _cc_case(), family="backends", error_bound=conv_bound(L.Conv2DCCLayer, _cc_terms))
+
+
+def _cc_pool_refusals(side: str, cls: Callable) -> Callable:
+    """Layer factory checking first that ignore_border=True, padding and stride > pool_size are
+    refused (NotImplementedError, as master)."""
+    def make(incoming: Any, **kwargs: Any) -> Any:
+        p = kwargs["pool_size"]
+        for bad in (dict(kwargs, ignore_border=True), dict(kwargs, pad=1), dict(kwargs, stride=p + 1),
+                    dict(kwargs, pool_size=(p, p + 1))):
+            try:
+                cls(incoming, **bad)
+            except NotImplementedError:
+                continue
+            raise AssertionError(f"{side} {cls.__name__} accepted {bad}")
+        return cls(incoming, **kwargs)
+    make.__name__ = cls.__name__
+    return make
+
+
+@st.composite
+def _cc_pool_case(draw):
+    p = draw(st.sampled_from([1, 2, 3]))
+    kw: dict = {"pool_size": p}
+    stride = draw(st.sampled_from([None] + list(range(1, p + 1))))
+    if stride is not None:
+        kw["stride"] = stride
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 7)), draw(st.integers(1, 7)))
+    if draw(st.booleans()):
+        return kw, [shape]
+    kw["dimshuffle"] = False
+    c01b = (shape[1], shape[2], shape[3], shape[0])
+    return kw, [c01b], [(c01b[0], None, None, None)]
+
+
+register_pair("MaxPool2DCCLayer", _cc_pool_refusals("Theano", LT.MaxPool2DCCLayer),
+              _cc_pool_refusals("twin", L.MaxPool2DCCLayer), _cc_pool_case(), family="backends",
+              values={"clamp_points": [0.0]})
+
+
+@st.composite
+def _shuffle_case(draw):
+    return {}, [tuple(draw(st.integers(1, 4)) for _ in range(4))]
+
+
+register_pair("ShuffleBC01ToC01BLayer", LT.ShuffleBC01ToC01BLayer, L.ShuffleBC01ToC01BLayer, _shuffle_case(),
+              family="backends")
+register_pair("ShuffleC01BToBC01Layer", LT.ShuffleC01BToBC01Layer, L.ShuffleC01BToBC01Layer, _shuffle_case(),
+              family="backends")
+
+NIN_C01B_STRUCTURES = [
+    dict(num_units=3, nonlinearity=Fn("rectify")),
+    dict(num_units=2, untie_biases=True, nonlinearity=None),
+    dict(num_units=4, b=None, nonlinearity=Fn("tanh")),
+]
+
+
+@st.composite
+def _nin_c01b_case(draw):
+    kw = dict(draw(st.sampled_from(NIN_C01B_STRUCTURES)))
+    # declared (C, rows, cols): sizes of 1 would make them broadcastable, one more compile each
+    shape = tuple(draw(st.integers(2, 5)) for _ in range(3)) + (draw(st.integers(1, 3)),)
+    return kw, [shape], [shape[:3] + (None,)]
+
+
+def _nin_c01b_bound(case, inputs, params, kwargs):
+    """2 gamma_{C+1} L (|W| . |x| + |b|) (Higham 3.5 via dot_bound), computed by the twin on |.|."""
+    kw = dict(resolve(kwargs, "numpy"), nonlinearity=None)
+    layer = L.NINLayer_c01b(tuple(inputs[0].shape), **kw)
+    L.set_all_param_values(layer, [np.abs(p.astype(np.float64)) for p in params])
+    abs_out = layer.get_output_for(np.abs(inputs[0].astype(np.float64)))
+    return dot_bound(inputs[0].shape[0] + 1, abs_out, case.dtype, _lipschitz(kwargs.get("nonlinearity")))
+
+
+register_pair("NINLayer_c01b", LT.NINLayer_c01b, L.NINLayer_c01b, _nin_c01b_case(), family="backends",
+              error_bound=_nin_c01b_bound)

@@ -21,6 +21,6 @@ from ..pool import *  # noqa: F401,F403
 from ..recurrent import *  # noqa: F401,F403
 from ..shape import *  # noqa: F401,F403
 from ..special import *  # noqa: F401,F403
-from . import dnn  # noqa: F401,E402  (lasagne.layers.dnn: import lasagne.layers.dnn works)
+from . import corrmm, cuda_convnet, dnn  # noqa: F401,E402  (import lasagne.layers.dnn ... works)
 
 from layers_np.traversal import get_output_shape  # noqa: F401,E402  (pure Python, shared by both sides)
