@@ -178,6 +178,19 @@ class _PendingArray:
         self.array = ctx.array(data, dtype, shape, "F" if fortran else "C")
 
 
+class _PendingScalar:
+    """A numpy scalar made by ``scalar(dtype, data)``: a BUILD on it is refused (numpy's own
+    ``generic.__setstate__`` is never reached from the file)."""
+
+    __slots__ = ("ctx", "value")
+
+    def __init__(self, ctx: "_Context", value: Any) -> None:
+        self.ctx, self.value = ctx, value
+
+    def __setstate__(self, state: Any) -> None:
+        raise self.ctx.bad("a numpy scalar was given a state (BUILD)")
+
+
 def _len(value: Any) -> Any:
     return len(value) if isinstance(value, (tuple, list)) else "-"
 
@@ -281,17 +294,20 @@ class _Context:
         order, kind, size = m.groups()
         return _PendingDtype(self, kind, int(size) if size else 0, order or "=")
 
-    def scalar(self, dtype: Any, data: Any = None) -> Any:
+    def scalar(self, dtype: Any, data: Any = None) -> _PendingScalar:
         dtype = self.as_dtype(dtype)
         raw = self.as_bytes(data, "a scalar's data")
         if len(raw) != dtype.itemsize:
             raise self.bad(f"a {dtype.name} scalar holds {len(raw)} bytes, not {dtype.itemsize}")
-        return np.frombuffer(raw, dtype=dtype, count=1)[0].copy()
+        return _PendingScalar(self, np.frombuffer(raw, dtype=dtype, count=1)[0].copy())
 
-    def frombuffer(self, buf: Any, dtype: Any, shape: Any, order: Any = "C") -> np.ndarray:
+    def frombuffer(self, buf: Any, dtype: Any, shape: Any, order: Any = "C") -> _PendingArray:
         if order not in ("C", "F", "A", "K"):
             raise self.bad(f"_frombuffer order {_one_line(repr(order), 20)}")
-        return self.array(buf, dtype, shape, "F" if order == "F" else "C")
+        # wrapped like a reconstructed array, so a BUILD on it meets our checks, not ndarray.__setstate__
+        pending = _PendingArray(self)
+        pending.array = self.array(buf, dtype, shape, "F" if order == "F" else "C")
+        return pending
 
     def codecs_encode(self, obj: Any, encoding: Any = "utf-8", errors: Any = "strict") -> bytes:
         if not isinstance(obj, str) or encoding not in ("latin1", "latin-1") or errors != "strict":
@@ -399,8 +415,11 @@ def _scan(data: bytes, ctx: _Context, persistent: bool) -> None:
                 raise MalformedPickleError(label, f"pickle protocol {arg} is not known")
             if name in ("GLOBAL", "INST"):
                 module, _, attr = str(arg).partition(" ")
-                if (module, attr) not in ALLOWED_GLOBALS or name == "INST":
+                if (module, attr) not in ALLOWED_GLOBALS:
                     raise UnsafePickleError(label, _refusal(module, attr))
+                if name == "INST":  # numpy never pickles with INST; it calls the class with arguments
+                    raise UnsafePickleError(label, f"refused INST {_one_line(module + '.' + attr, 120)} (protocol 0 "
+                                                   f"instantiation); nothing was executed")
             elif name == "STACK_GLOBAL":
                 if len(recent) < 2 or recent[-1] is None or recent[-2] is None:
                     raise UnsafePickleError(label, "refused STACK_GLOBAL whose module and name are not plain strings "
@@ -486,6 +505,8 @@ def _rebuild(obj: Any, ctx: _Context) -> Any:
         if isinstance(value, _PendingDtype):
             done[key] = ctx.as_dtype(value)
             return done[key]
+        if isinstance(value, _PendingScalar):
+            return value.value
         if not isinstance(value, (list, tuple, dict)):
             raise ctx.bad(f"the pickle holds a {type(value).__name__}; only containers, numbers, strings and numpy "
                           f"arrays are accepted")

@@ -247,12 +247,14 @@ def test_opcode_level_tricks(tmp_path):
         (b"\x80\x05\x97.", "out-of-band"),
         # OrderedDict is allowed, builtins.set is not
         (b"\x80\x02c__builtin__\nset\n)R.", "__builtin__.set"),
+        # protocol 0 INST of an allowed name: numpy never writes it
+        (b"(S'f4'\nI0\nI1\ninumpy\ndtype\n.", "refused INST numpy.dtype"),
     ]
     for data, name in cases:
         assert_refused(data, marker, name)
 
 
-@pytest.mark.parametrize("case", ["bytes(huge)", "codecs other encoding", "object dtype", "void dtype",
+@pytest.mark.parametrize("case", ["bytes(huge)", "codecs other encoding", "object dtype", "void dtype", "scalar state",
                                   "structured dtype", "wrong subtype", "array without BUILD", "declared shape",
                                   "negative dim", "cycle"])
 def test_allowed_names_with_hostile_arguments(case):
@@ -266,6 +268,7 @@ def test_allowed_names_with_hostile_arguments(case):
     objs = {
         "bytes(huge)": P.Call("__builtin__", "bytes", (P.Long(10 ** 12),)),
         "codecs other encoding": P.Call("_codecs", "encode", (u"abc", u"rot13")),
+        "scalar state": P.Call("numpy.core.multiarray", "scalar", (plain_dtype, P.Str(b"\x00" * 4)), state=(1, 2)),
         "object dtype": P.Call("numpy", "dtype", (P.Str(b"O8"), 0, 1)),
         "void dtype": P.Call("numpy", "dtype", (P.Str(b"V16"), 0, 1)),
         "structured dtype": P.Call("numpy", "dtype", (P.Str(b"f4"), 0, 1),
@@ -430,3 +433,13 @@ def test_tampered_metadata_is_refused_on_load():
         np.savez(buf, **{**members, "__spec__": np.frombuffer(json.dumps(bad).encode(), np.uint8)})
         with pytest.raises(mio.SpecError, match=message):
             mio.read_metadata(buf.getvalue())
+
+
+def test_a_build_on_a_protocol5_array_meets_our_checks():
+    data = pickle.dumps(np.arange(3.0), 5)
+    assert data.endswith(b"R\x94.")
+    # the same array, then BUILD with an object-array state (numpy's own __setstate__ would take it)
+    evil = data[:-1] + b"(K\x01K\x03\x85\x8c\x04junk\x89]t\x94b."
+    with pytest.raises(sp.MalformedPickleError, match="expected a dtype"):
+        sp.load_pickle(evil)
+    assert np.array_equal(sp.load_pickle(data), np.arange(3.0))
