@@ -5,8 +5,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NP2    := .venv-np2
 JOBS   ?= 2
+comma  := ,
 
-.PHONY: venv certify test bench clean
+# PyTensor's compile cache lives in the project (.cache/pytensor, gitignored), so a second run
+# is warm and other projects' caches are left alone; a compile directory the user names in
+# PYTENSOR_FLAGS (base_compiledir= or compiledir=) wins. `make cachedir` prints where it is.
+ifeq ($(findstring compiledir,$(PYTENSOR_FLAGS)),)
+export PYTENSOR_FLAGS := $(PYTENSOR_FLAGS)$(if $(PYTENSOR_FLAGS),$(comma))base_compiledir=$(CURDIR)/.cache/pytensor
+endif
+
+.PHONY: venv certify test bench clean clean-cache cachedir
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +27,10 @@ $(STAMP): pyproject.toml Makefile
 
 venv: $(STAMP)
 
-# Fuzz every built-in layer pair against Theano (derandomized ci profile); reports in reports/.
+# Fuzz every built-in layer pair and the zoo networks against Theano (derandomized ci profile)
+# in $(JOBS) worker processes, each with its own compile directory under the cache; reports in reports/.
 certify: $(STAMP)
-	$(BIN)/twins certify --profile ci --report-dir reports --zoo
+	$(BIN)/twins certify --profile ci --report-dir reports --zoo --jobs $(JOBS)
 
 # Lint (ruff, rules in pyproject.toml), then the project's tests plus certification of every registered pair, on both cores.
 test: $(STAMP)
@@ -32,7 +41,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/twins bench
 
+cachedir:
+	@echo "$(PYTENSOR_FLAGS)" | tr ',' '\n' | sed -n 's/^\(base_\)\{0,1\}compiledir=//p' | tail -n 1
+
+# clean keeps the compile cache (.cache/pytensor: minutes of C compilation, valid across
+# checkouts of the same PyTensor); clean-cache removes it, so the next run is cold.
 clean:
 # reports/README.md is tracked: everything else in reports/ is generated
 	rm -rf $(VENV) $(NP2)
 	find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+
+clean-cache:
+	rm -rf .cache/pytensor

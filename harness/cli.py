@@ -31,7 +31,11 @@ def certify_main(argv: List[str]) -> int:
     parser.add_argument("--zoo", nargs="*", metavar="MODEL", default=None,
                         help="also certify zoo networks (all available ones without names) for the HTML report")
     parser.add_argument("--no-html", action="store_true", help="do not write report.html")
+    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                        help="worker processes (each with its own PyTensor compile directory); default 1")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        return _fail(f"--jobs must be at least 1, got {args.jobs}")
 
     from .profiles import check_profile
     try:
@@ -65,22 +69,33 @@ def certify_main(argv: List[str]) -> int:
     if not pairs:
         return _fail("no layer pairs registered")
 
-    from tqdm import tqdm
-
     from .reports import summary_table, write_reports
-    from .runner import certify_pair
+    from .workers import Job, Progress, Setup, run_jobs
 
-    jobs = [(p, d) for p in pairs for d in (args.dtypes or p.dtypes)]
-    stats = []
+    jobs = [Job("pair", p.name, d) for p in pairs for d in (args.dtypes or p.dtypes)]
+    n_pairs = len(jobs)
+    if args.zoo is not None:
+        from layers_theano import zoo
+
+        jobs += [Job("zoo", name, d) for name in (args.zoo or zoo.available()) for d in (args.dtypes or ["float32"])]
+    setup = Setup(args.profile, args.report_dir, tuple(args.pairs_module), not args.no_builtin)
     start = time.perf_counter()
-    with tqdm(jobs, desc="certify", unit="pair", file=sys.stderr, dynamic_ncols=True) as bar:
-        for pair, dtype in bar:
-            bar.set_postfix_str(f"{pair.name}[{dtype}]")
-            stats.append(certify_pair(pair, dtype, args.profile, report_dir=args.report_dir))
+    progress = Progress(len(jobs), min(args.jobs, len(jobs)))
+    try:
+        results = run_jobs(jobs, setup, args.jobs, on_event=progress)
+    finally:
+        progress.close()
     elapsed = time.perf_counter() - start
+    stats = results[:n_pairs]
     print(summary_table(stats))
     paths = write_reports(stats, args.report_dir)
-    networks = _certify_zoo(args.zoo, args.dtypes or ["float32"]) if args.zoo is not None else []
+    networks = []
+    for zr in results[n_pairs:]:
+        if zr.error:
+            print(f"{zr.label}: not certified: {zr.error}", file=sys.stderr)
+        else:
+            print(f"{zr.label}: {zr.report.message()}")
+            networks.append((zr.label, zr.report, zr.rows))
     if not args.no_html:
         from .html_report import write_html
         paths["report.html"] = write_html(stats, os.path.join(args.report_dir, "report.html"), networks=networks)
@@ -95,29 +110,6 @@ def certify_main(argv: List[str]) -> int:
     if any(s.verdict == "ERROR" for s in bad) and not any(s.verdict == "DISCREPANCY" for s in bad):
         return 2
     return 1 if bad else 0
-
-
-def _certify_zoo(names: List[str], dtypes: List[str]) -> list:
-    """(name, NetworkReport, per-layer attribution) of zoo networks, for the HTML report."""
-    from layers_theano import zoo
-
-    from .network import NetworkError, certify_network
-    from .oracle import attribute_network
-
-    out = []
-    for name in names or zoo.available():
-        for dtype in dtypes:
-            label = f"{name}[{dtype}]"
-            try:
-                net = getattr(zoo, name)(dtype=dtype)
-                report = certify_network(net, n_batches=2, batch_size=4)
-                rows = attribute_network(net, n_batches=2, batch_size=4)
-            except (NetworkError, AttributeError, ImportError, TypeError, ValueError) as exc:
-                print(f"{label}: not certified: {exc}", file=sys.stderr)
-                continue
-            print(f"{label}: {report.message()}")
-            out.append((label, report, rows))
-    return out
 
 
 def replay_main(argv: List[str]) -> int:

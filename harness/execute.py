@@ -14,14 +14,15 @@ shapes and weights.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 __all__ = ["Discrepancy", "Built", "Outputs", "build", "build_twin", "compile_theano", "compiled_function",
-           "compile_graph_reference",
-           "run_theano", "run_twin", "run", "structure_key", "NetworkRun", "NetworkError"]
+           "compile_graph_reference", "run_theano", "run_twin", "run", "structure_key", "graph_key", "theano_graph",
+           "compile_counts", "NetworkRun", "NetworkError"]
 
 
 class Discrepancy(AssertionError):
@@ -181,8 +182,12 @@ def _freeze(value: Any) -> Any:
 
 
 def structure_key(pair: Any, case: Any) -> Tuple[Any, ...]:
-    """Cases with equal keys share one compiled function: everything but shapes and values,
-    unless the pair's Theano graph bakes in its input shapes."""
+    """The case's hyperparameters, dtype and input types (and shapes with ``shape_in_key``).
+
+    A coarse description of a case (reports, grouping); whether two cases share a compiled
+    function is decided by their Theano graphs (:func:`graph_key`), which merges hyperparameters
+    that only change parameter shapes (``num_units``, ``num_filters``, ...).
+    """
     # per declared axis: free (None), or fixed and broadcastable (1, as Lasagne's InputLayer
     # makes it) or not; the input variable's type depends on exactly that
     axes = tuple(tuple(None if d is None else d == 1 for d in s) for s in case.declared_shapes)
@@ -192,20 +197,93 @@ def structure_key(pair: Any, case: Any) -> Tuple[Any, ...]:
     return key
 
 
+def _constant_key(var: Any) -> Any:
+    """A hashable value equal for constants PyTensor's merge would treat as equal; the variable
+    itself (identity) when its data cannot be hashed."""
+    try:
+        sig = var.signature()
+        hash(sig)
+        return ("constant", sig)
+    except Exception:
+        return ("object", var)
+
+
+def graph_key(inputs: Sequence[Any], outputs: Sequence[Any]) -> Tuple[Any, ...]:
+    """A hashable description of the graph from ``inputs`` (by position) to ``outputs``.
+
+    Equal keys mean the same function of the inputs: every apply node is its op (PyTensor ops
+    compare by their properties, as its own merge rewrite compares them) applied to earlier
+    nodes' outputs, inputs (by position and type) or constants (by type and value). A variable
+    that is neither (a shared variable left in the graph) enters by identity, so its graph is
+    never shared with another.
+    """
+    from pytensor.graph.basic import Constant, io_toposort
+
+    refs: Dict[Any, Any] = {}
+    for i, v in enumerate(inputs):
+        refs[v] = ("input", i, v.type)
+    nodes = []
+    for n, node in enumerate(io_toposort(list(inputs), list(outputs))):
+        args = []
+        for v in node.inputs:
+            if v not in refs:
+                refs[v] = _constant_key(v) if isinstance(v, Constant) else ("object", v)
+            args.append(refs[v])
+        for j, out in enumerate(node.outputs):
+            refs[out] = ("node", n, j, out.type)
+        nodes.append((node.op, tuple(args)))
+    for v in outputs:
+        if v not in refs:
+            refs[v] = _constant_key(v) if isinstance(v, Constant) else ("object", v)
+    return tuple(nodes), tuple(refs[v] for v in outputs)
+
+
+def theano_graph(built: Built) -> Tuple[List[Any], Any, Tuple[Any, ...]]:
+    """(inputs, output, graph key) of a built case: the layer's deterministic output as a function
+    of its InputLayers' variables, then of symbolic stand-ins for its parameters (in order)."""
+    import layers_theano as LT
+    from layers_theano.backend import clone_replace, config
+
+    params = LT.get_all_params(built.theano_layer)
+    with config.change_flags(floatX=built.case.dtype):
+        symbols = [p.type() for p in params]
+        out = LT.get_output(built.theano_layer, deterministic=True)
+        out = clone_replace(out, replace=dict(zip(params, symbols)))
+    inputs = [getattr(i, "input_var", i) for i in built.theano_inputs] + symbols
+    outputs = list(out) if isinstance(out, (list, tuple)) else [out]
+    return inputs, out, graph_key(inputs, outputs)
+
+
 _COMPILED: Dict[Tuple[Any, ...], Any] = {}
+_STATS = {"compiles": 0, "hits": 0}
+
+
+def compile_counts() -> Dict[str, int]:
+    """How many Theano functions this process compiled for pair cases, and how many cases reused one."""
+    return dict(_STATS)
 
 
 def compiled_function(pair: Any, built: Built) -> Tuple[Any, bool, float]:
-    """The Theano function of the case's structure: (fn, compiled_now, compile_seconds)."""
-    key = structure_key(pair, built.case)
-    if key in _COMPILED:
-        return _COMPILED[key], False, 0.0
-    import layers_theano as LT
+    """The Theano function of the case's graph: (fn, compiled_now, compile_seconds).
 
-    fn, seconds = compile_theano(built.theano_inputs, built.theano_layer, built.case.dtype,
-                                 LT.get_all_params(built.theano_layer))
+    Cases share one function when their graphs are equal (:func:`graph_key`) in the same dtype,
+    whatever their shapes, weights and the hyperparameters that only set parameter shapes.
+    """
+    from layers_theano.backend import config, function
+
+    start = time.perf_counter()
+    inputs, out, gkey = theano_graph(built)
+    key: Tuple[Any, ...] = (built.case.dtype, gkey)
+    if pair.shape_in_key:
+        key += (tuple(tuple(s) for s in built.case.input_shapes),)
+    if key in _COMPILED:
+        _STATS["hits"] += 1
+        return _COMPILED[key], False, 0.0
+    with config.change_flags(floatX=built.case.dtype):
+        fn = function(inputs, out, on_unused_input="ignore")
     _COMPILED[key] = fn
-    return fn, True, seconds
+    _STATS["compiles"] += 1
+    return fn, True, time.perf_counter() - start
 
 
 # ---------------------------------------------------------------------------
@@ -238,6 +316,31 @@ def run(pair: Any, built: Built) -> Outputs:
 # ---------------------------------------------------------------------------
 # networks: every layer's output on both sides
 # ---------------------------------------------------------------------------
+_NETWORKS: "OrderedDict[Tuple[Any, ...], Any]" = OrderedDict()
+_NETWORKS_KEPT = 4  # certify_network then attribute_network run one network: compile it once
+
+
+def _network_function(inputs: Sequence[Any], outputs: Sequence[Any], dtype: str) -> Tuple[Any, float]:
+    """(function, compile seconds) of every layer output of a network; the same network (same
+    graph, same shared parameters) asked again soon after reuses the function (0 seconds)."""
+    import layers_theano as LT
+    from layers_theano.backend import config, function
+
+    start = time.perf_counter()
+    with config.change_flags(floatX=dtype):
+        out = LT.get_output(list(outputs), deterministic=True)
+        in_vars = [getattr(i, "input_var", i) for i in inputs]
+        key = (dtype, graph_key(in_vars, list(out)))  # parameters are shared variables: by identity
+        if key in _NETWORKS:
+            _NETWORKS.move_to_end(key)
+            return _NETWORKS[key], 0.0
+        fn = function(in_vars, out, on_unused_input="ignore")
+    _NETWORKS[key] = fn
+    while len(_NETWORKS) > _NETWORKS_KEPT:
+        _NETWORKS.popitem(last=False)
+    return fn, time.perf_counter() - start
+
+
 class NetworkRun:
     """The compiled Theano function of every layer output of a network, and its twin.
 
@@ -268,8 +371,8 @@ class NetworkRun:
                                    f"the twin is not the same network")
         self.inputs = [i for i, l in enumerate(self.th_layers) if isinstance(l, LT.InputLayer)]
         self.computed = [i for i, l in enumerate(self.th_layers) if not isinstance(l, LT.InputLayer)]
-        self.fn, self.compile_seconds = compile_theano([self.th_layers[i] for i in self.inputs],
-                                                       [self.th_layers[i] for i in self.computed], dtype)
+        self.fn, self.compile_seconds = _network_function([self.th_layers[i] for i in self.inputs],
+                                                          [self.th_layers[i] for i in self.computed], dtype)
         # where each layer's inputs come from (positions in the layer list)
         pos = {id(l): i for i, l in enumerate(self.np_layers)}
         self._incoming = {i: incoming_layers(self.np_layers[i]) for i in self.computed}
