@@ -70,7 +70,7 @@ def certify_main(argv: List[str]) -> int:
         return _fail("no layer pairs registered")
 
     from .reports import summary_table, write_reports
-    from .workers import Job, Progress, Setup, run_jobs
+    from .workers import Job, Progress, Setup, cpu_seconds, run_jobs
 
     jobs = [Job("pair", p.name, d) for p in pairs for d in (args.dtypes or p.dtypes)]
     n_pairs = len(jobs)
@@ -103,6 +103,10 @@ def certify_main(argv: List[str]) -> int:
     bad = [s for s in stats if s.verdict != "certified"]
     print(f"\n{len(stats) - len(bad)}/{len(stats)} pair-dtypes certified, {examples} examples in {elapsed:.1f} s "
           f"({examples / elapsed:.1f} examples/s); reports in {os.path.dirname(paths['summary.json'])}/")
+    # CPU time, compiler included: what the run needs on a quiet machine whatever the load now
+    cpu = progress.cpu or {0: cpu_seconds()}
+    print(f"CPU time: {sum(cpu.values()):.0f} s" + (f" ({', '.join(f'worker {w}: {c:.0f} s' for w, c in sorted(cpu.items()))})"
+                                                   if len(cpu) > 1 else ""))
     for s in bad:
         print(f"\n{s.pair}[{s.dtype}] {s.verdict}: {s.message}")
         if s.reproducer:

@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["Job", "Setup", "ZooResult", "assign", "worker_flags", "run_jobs", "Progress"]
+__all__ = ["Job", "Setup", "ZooResult", "assign", "worker_flags", "run_jobs", "Progress", "cpu_seconds", "max_examples"]
 
 # events a job sends while it runs: (kind, worker, payload)
 Event = Tuple[str, int, Any]
@@ -155,7 +155,16 @@ def _worker_main(worker: int, jobs: Sequence[Tuple[int, Job]], setup: Setup, eve
     except BaseException as exc:  # tell the parent rather than leave it waiting on a silent worker
         emit("crash", f"{type(exc).__name__}: {exc}")
         raise
-    emit("exit", None)
+    emit("exit", cpu_seconds())
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its finished children (the C compiler
+    runs PyTensor starts): on a quiet machine, the wall time a worker needs."""
+    import resource
+
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 # ---------------------------------------------------------------------------
@@ -173,6 +182,7 @@ class Progress:
         self.overall = tqdm(total=total, desc="certify", unit="job", file=self.file, dynamic_ncols=True, position=0)
         self.bars: Dict[int, Any] = {}
         self.workers = workers
+        self.cpu: Dict[int, float] = {}  # worker -> CPU seconds, as each worker process exits
 
     def __call__(self, kind: str, worker: int, payload: Any) -> None:
         if kind == "start":
@@ -187,6 +197,8 @@ class Progress:
             self.bars[worker].update(1)
         elif kind == "done":
             self.overall.update(1)
+        elif kind == "exit" and payload is not None:
+            self.cpu[worker] = float(payload)
 
     def close(self) -> None:
         for bar in self.bars.values():
@@ -202,7 +214,8 @@ def run_jobs(jobs: Sequence[Job], setup: Setup, workers: int = 1,
     """Results of ``jobs`` in their order: PairStats for pairs, :class:`ZooResult` for networks.
 
     ``workers`` > 1 runs them in that many processes (see the module docstring); 1 runs them here.
-    ``on_event(kind, worker, payload)`` sees "start" (label, total, unit), "step" and "done".
+    ``on_event(kind, worker, payload)`` sees "start" (label, total, unit), "step", "done" and, from
+    a worker process, "exit" (its CPU seconds, :func:`cpu_seconds`) or "crash" (why).
     """
     on_event = on_event or (lambda kind, worker, payload: None)
     split = assign(len(jobs), workers)
@@ -248,8 +261,10 @@ def _run_processes(jobs: Sequence[Job], setup: Setup, split: List[List[int]], re
                 continue
             if kind == "done":
                 results[payload.index] = payload.result
-            elif kind in ("exit", "crash"):
-                finished[w] = payload or ""
+            elif kind == "exit":
+                finished[w] = ""
+            elif kind == "crash":
+                finished[w] = payload
             on_event(kind, w, payload)
         for p in procs:
             p.join()
