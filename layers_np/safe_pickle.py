@@ -60,7 +60,7 @@ import numpy as np
 
 from .safe_npz import LimitExceededError, Limits, ModelFileError, NpzReader, TruncatedFileError, current_limits
 
-__all__ = ["load_pickle", "read_model_pickle", "PickledModel", "UnsafePickleError", "MalformedPickleError",
+__all__ = ["load_pickle", "read_model_pickle", "model_from_object", "PickledModel", "UnsafePickleError", "MalformedPickleError",
            "PickleLayoutError", "ALLOWED_GLOBALS", "is_pkl_utils_zip"]
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]

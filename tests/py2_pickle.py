@@ -44,9 +44,17 @@ class Call:
         self.module, self.name, self.args, self.state = module, name, args, state
 
 
+GPU_NAMES = {
+    "cuda": ("theano.sandbox.cuda.type", "CudaNdarray_unpickler"),   # Theano's old back-end (copyreg)
+    "cuda_ndarray": ("cuda_ndarray.cuda_ndarray", "CudaNdarray"),    # the type itself, called on the array
+    "gpuarray": ("theano.gpuarray.type", "GpuArray_unpickler"),      # Theano 0.9-1.0
+    "sandbox_gpuarray": ("theano.sandbox.gpuarray.type", "GpuArray_unpickler"),  # Theano 0.7-0.8
+}
+
+
 class Gpu:
     """An array as Theano pickled a GPU array: ``CudaNdarray_unpickler(npa)`` or
-    ``GpuArray_unpickler(npa, context_name)``."""
+    ``GpuArray_unpickler(npa, context_name)`` (``kind`` is a key of :data:`GPU_NAMES`)."""
 
     def __init__(self, array: np.ndarray, kind: str = "cuda", context: Any = None) -> None:
         self.array, self.kind, self.context = array, kind, context
@@ -222,12 +230,9 @@ class _Writer:
         elif isinstance(obj, np.dtype):
             self.dtype(obj)
         elif isinstance(obj, Gpu):
-            if obj.kind == "cuda":
-                self.glob("theano.sandbox.cuda.type", "CudaNdarray_unpickler")
-                self.tuple_((obj.array,))
-            else:
-                self.glob("theano.gpuarray.type", "GpuArray_unpickler")
-                self.tuple_((obj.array, obj.context))
+            module, name = GPU_NAMES[obj.kind]
+            self.glob(module, name)
+            self.tuple_((obj.array,) if "cuda" in obj.kind else (obj.array, obj.context))
             self.w(b"R")
             self.put()
         elif isinstance(obj, Call):

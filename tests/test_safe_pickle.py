@@ -106,7 +106,7 @@ def test_containers_scalars_and_ordered_dict():
         assert [type(v) for v in loaded] == [type(v) for v in scalars] and loaded == scalars
 
 
-@pytest.mark.parametrize("kind", ["cuda", "gpuarray"])
+@pytest.mark.parametrize("kind", sorted(P.GPU_NAMES))
 @pytest.mark.parametrize("protocol", [0, 2])
 def test_theano_gpu_arrays_are_unwrapped(kind, protocol):
     obj = {P.Str(b"param values"): [P.Gpu(v, kind, P.Str(b"dev0")) for v in VALUES]}
@@ -254,7 +254,7 @@ def test_opcode_level_tricks(tmp_path):
         assert_refused(data, marker, name)
 
 
-@pytest.mark.parametrize("case", ["bytes(huge)", "codecs other encoding", "object dtype", "void dtype", "scalar state",
+@pytest.mark.parametrize("case", ["bytes(huge)", "codecs other encoding", "object dtype", "void dtype", "scalar state", "gpu args",
                                   "structured dtype", "wrong subtype", "array without BUILD", "declared shape",
                                   "negative dim", "cycle"])
 def test_allowed_names_with_hostile_arguments(case):
@@ -268,6 +268,7 @@ def test_allowed_names_with_hostile_arguments(case):
     objs = {
         "bytes(huge)": P.Call("__builtin__", "bytes", (P.Long(10 ** 12),)),
         "codecs other encoding": P.Call("_codecs", "encode", (u"abc", u"rot13")),
+        "gpu args": P.Call("theano.gpuarray.type", "GpuArray_unpickler", (P.Str(b"not an array"), None)),
         "scalar state": P.Call("numpy.core.multiarray", "scalar", (plain_dtype, P.Str(b"\x00" * 4)), state=(1, 2)),
         "object dtype": P.Call("numpy", "dtype", (P.Str(b"O8"), 0, 1)),
         "void dtype": P.Call("numpy", "dtype", (P.Str(b"V16"), 0, 1)),
