@@ -5,7 +5,7 @@
 >>> y = net(X)          # or L.get_output(net, X)
 """
 from . import init, nonlinearities
-from ._plan import CHUNK_BYTES, blas_threads, profile_runtime, set_blas_threads
+from ._plan import CHUNK_BYTES, blas_threads, set_blas_threads
 from .base import (InputLayer, Layer, MergeLayer, Param, TwinError, cast_param_values, count_params, evaluate_layer,
                    get_all_layers, get_all_param_values, get_all_params, get_output, set_all_param_values)
 from .conv import *  # noqa: F401,F403
@@ -16,6 +16,7 @@ from .merge import *  # noqa: F401,F403
 from .noise import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
+from .profiling import profile_runtime
 from .recurrent import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403

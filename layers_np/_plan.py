@@ -43,7 +43,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["CHUNK_BYTES", "Runtime", "build_runtime", "blas_threads", "set_blas_threads", "profile_runtime"]
+__all__ = ["CHUNK_BYTES", "Runtime", "build_runtime", "blas_threads", "set_blas_threads", "thread_key"]
 
 #: Upper bound (bytes) of the patch (im2col) buffer of one chunk of a folded convolution.
 CHUNK_BYTES = 4 * 2 ** 20
@@ -368,14 +368,15 @@ def _dense(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]
 
 
 def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
-    from . import conv as C
     from .shapes.conv import conv_pad_amounts, theano_border_mode
 
-    # the backend classes (dnn, corrmm) have no ``convolution`` argument: their op is fixed
-    default = {C.Conv1DLayer: C.conv1d_mc0, C.Conv2DLayer: C.conv2d, C.Conv3DLayer: C.conv3d}.get(type(layer))
+    # the class's own default convolution, by name like the classes (see _BUILDERS); the
+    # backend classes (dnn, corrmm) have no ``convolution`` argument: their op is fixed
+    default = _CONV_DEFAULTS.get(_qualified(type(layer)))
     x = ins[0]
     W = layer.W.value
-    if (getattr(layer, "convolution", None) is not default or layer.num_groups != 1
+    conv_fn = getattr(layer, "convolution", None)
+    if ((None if conv_fn is None else _qualified(conv_fn)) != default or layer.num_groups != 1
             or x.dtype != W.dtype or W.dtype.kind != "f" or x.ndim != layer.n + 2 or x.shape[1] != W.shape[1]):
         return None
     nd = layer.n
@@ -748,10 +749,8 @@ def _concat(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel
 
 
 def _global_pool(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
-    from .pool import mean
-
     x = ins[0]
-    if layer.pool_function is not mean or x.dtype.kind != "f" or x.ndim < 3:
+    if _qualified(layer.pool_function) != ("layers_np.pool", "mean") or x.dtype.kind != "f" or x.ndim < 3:
         return None
     out = _Out(x.shape[:2], x.dtype)
     N, Cc = x.shape[:2]
@@ -1079,29 +1078,43 @@ def _dimshuffle(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Ke
     return lambda x: x.transpose(perm).reshape(shape)
 
 
-def _builders() -> Dict[type, Callable[..., Optional[Kernel]]]:
-    """Kernel builders by exact class (a subclass may change the computation: generic path)."""
-    if "builders" not in _BLAS:
-        from . import conv, corrmm, cuda_convnet, dense, dnn, embedding, merge, normalization, pool, recurrent, shape, special
+def _qualified(obj: Any) -> Tuple[Optional[str], Optional[str]]:
+    """``(module, qualified name)`` of a class or function (None, None for anything else)."""
+    return getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
 
-        table: Dict[type, Callable[..., Optional[Kernel]]] = {
-            dense.DenseLayer: _dense, conv.Conv1DLayer: _conv, conv.Conv2DLayer: _conv, conv.Conv3DLayer: _conv,
-            pool.Pool1DLayer: _pool, pool.Pool2DLayer: _pool, pool.Pool3DLayer: _pool,
-            pool.MaxPool1DLayer: _pool, pool.MaxPool2DLayer: _pool, pool.MaxPool3DLayer: _pool,
-            pool.GlobalPoolLayer: _global_pool, normalization.BatchNormLayer: _batchnorm,
-            special.NonlinearityLayer: _nonlinearity, merge.ElemwiseSumLayer: _elemwise_sum,
-            merge.ConcatLayer: _concat, embedding.EmbeddingLayer: _embedding,
-            recurrent.LSTMLayer: _lstm, recurrent.GRULayer: _gru,
-            shape.FlattenLayer: _flatten, shape.ReshapeLayer: _reshape, shape.DimshuffleLayer: _dimshuffle,
-            # Lasagne's backend names compute the same arithmetic with their own defaults
-            dnn.Conv2DDNNLayer: _conv, dnn.Conv3DDNNLayer: _conv, dnn.Pool2DDNNLayer: _pool,
-            dnn.MaxPool2DDNNLayer: _pool, dnn.Pool3DDNNLayer: _pool, dnn.MaxPool3DDNNLayer: _pool,
-            dnn.BatchNormDNNLayer: _batchnorm, corrmm.Conv2DMMLayer: _conv,
-            # bc01 cuda-convnet convolutions are plain ones (c01b ones take the generic path)
-            cuda_convnet.Conv2DCCLayer: lambda layer, ins, alloc: _conv(layer, ins, alloc) if layer.dimshuffle else None,
-        }
-        _BLAS["builders"] = table
-    return _BLAS["builders"]
+
+#: Kernel builders by exact layer class, named by ``(module, qualified name)``: a subclass (a
+#: user's class, another module) may change the computation and runs the generic path. Names,
+#: not the class objects, so this module imports no layer module (they import ``base``, which
+#: runs this module's runtimes: no import cycle).
+_BUILDERS: Dict[Tuple[Optional[str], Optional[str]], Callable[..., Optional[Kernel]]] = {
+    ("layers_np.dense", "DenseLayer"): _dense,
+    **{("layers_np.conv", f"Conv{n}DLayer"): _conv for n in (1, 2, 3)},
+    **{("layers_np.pool", f"{kind}{n}DLayer"): _pool for n in (1, 2, 3) for kind in ("Pool", "MaxPool")},
+    ("layers_np.pool", "GlobalPoolLayer"): _global_pool,
+    ("layers_np.normalization", "BatchNormLayer"): _batchnorm,
+    ("layers_np.special", "NonlinearityLayer"): _nonlinearity,
+    ("layers_np.merge", "ElemwiseSumLayer"): _elemwise_sum,
+    ("layers_np.merge", "ConcatLayer"): _concat,
+    ("layers_np.embedding", "EmbeddingLayer"): _embedding,
+    ("layers_np.recurrent", "LSTMLayer"): _lstm,
+    ("layers_np.recurrent", "GRULayer"): _gru,
+    ("layers_np.shape", "FlattenLayer"): _flatten,
+    ("layers_np.shape", "ReshapeLayer"): _reshape,
+    ("layers_np.shape", "DimshuffleLayer"): _dimshuffle,
+    # Lasagne's backend names compute the same arithmetic with their own defaults
+    ("layers_np.dnn", "Conv2DDNNLayer"): _conv, ("layers_np.dnn", "Conv3DDNNLayer"): _conv,
+    **{("layers_np.dnn", f"{kind}{n}DDNNLayer"): _pool for n in (2, 3) for kind in ("Pool", "MaxPool")},
+    ("layers_np.dnn", "BatchNormDNNLayer"): _batchnorm, ("layers_np.corrmm", "Conv2DMMLayer"): _conv,
+    # bc01 cuda-convnet convolutions are plain ones (c01b ones take the generic path)
+    ("layers_np.cuda_convnet", "Conv2DCCLayer"): lambda layer, ins, alloc: _conv(layer, ins, alloc)
+    if layer.dimshuffle else None,
+}
+
+#: The default ``convolution`` of each convolution class (a user's function runs the generic path).
+_CONV_DEFAULTS = {("layers_np.conv", "Conv1DLayer"): ("layers_np.conv", "conv1d_mc0"),
+                  ("layers_np.conv", "Conv2DLayer"): ("layers_np.conv", "conv2d"),
+                  ("layers_np.conv", "Conv3DLayer"): ("layers_np.conv", "conv3d")}
 
 
 # ---------------------------------------------------------------------------
@@ -1143,7 +1156,7 @@ class Runtime:
         return result
 
 
-def _generic(layer: Any, kind: str, kwargs: Dict[str, Any], n_extra: int) -> Kernel:
+def _generic(layer: Any, kind: str, kwargs: Dict[str, Any]) -> Kernel:
     """A kernel running ``get_output_for`` exactly as :func:`layers_np.get_output` always did."""
     if kind == "merge":
         return lambda *xs: layer.get_output_for(list(xs), **kwargs)
@@ -1179,7 +1192,6 @@ def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, 
     """
     _blas_once()
     INPUT, MERGE, EXTRA, SINGLE = kinds
-    builders = _builders()
     slot: Dict[int, int] = {}
     vals: List[Any] = []
     rt = Runtime()
@@ -1222,7 +1234,7 @@ def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, 
             alloc = _Alloc(fresh, inplace=own_buffer.get(first, False) and readers.get(first, 0) == 1
                            and first not in target_ids, pool=pool, step=step)
             kernel = None
-            builder = builders.get(type(layer))
+            builder = _BUILDERS.get(_qualified(type(layer)))
             # an instance whose get_output_for was replaced keeps it
             if builder is not None and "get_output_for" not in layer.__dict__ and \
                     all(isinstance(v, np.ndarray) for v in inputs):
@@ -1232,7 +1244,7 @@ def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, 
                     kernel = None
             if kernel is None:
                 alloc = _Alloc(fresh)
-                kernel = _generic(layer, k, kwargs, len(srcs) - 1)
+                kernel = _generic(layer, k, kwargs)
                 owned_fresh[lid] = False
                 rt.kernels.append((layer, "generic", []))
                 # its value may be a view of any of its inputs: it keeps their blocks alive
@@ -1267,61 +1279,3 @@ def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, 
 def thread_key() -> int:
     """The key separating runtimes (and their buffers) of different threads."""
     return threading.get_ident()
-
-
-def _best_time(fn: Callable[[], Any], reps: int) -> float:
-    """The fastest of ``reps`` timed calls: on a machine shared with other processes the
-    uncontended time (a median there mixes in other processes' load)."""
-    import time
-
-    best = float("inf")
-    for _ in range(max(1, reps)):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
-def profile_runtime(layer_or_layers: Any, inputs: Any, reps: int = 5) -> List[Dict[str, Any]]:
-    """Where a call of the planned runtime spends its time, kernel by kernel (a diagnostic).
-
-    Runs ``get_output(layer_or_layers, inputs)`` once (building the runtime), then times each
-    kernel on that call's values (fastest of ``reps``) and, for kernels that make GEMMs, the
-    same GEMMs called directly with numpy on arrays of the same shapes (``gemm_seconds``):
-    ``gemm_seconds / seconds`` is the share of the kernel's time a bare GEMM would take.
-    Returns one dict per layer: ``layer`` (label), ``cls``, ``kind`` (planned/generic),
-    ``seconds``, ``gemm_seconds`` (None without GEMMs), ``buffer_bytes``.
-    """
-    from .base import _INPUT, _get_plan, get_output
-
-    get_output(layer_or_layers, inputs)
-    targets = list(layer_or_layers) if isinstance(layer_or_layers, (list, tuple)) else [layer_or_layers]
-    mapping = isinstance(inputs, dict)
-    plan = _get_plan(targets, list(inputs) if mapping else None)
-    given = dict(inputs) if mapping else {plan.input_layer: inputs}
-    arrays = [l.check_input(given[l]) if kind == _INPUT else given[l] for l, kind in plan.given_steps]
-    key = (tuple((a.shape, a.dtype.str, a.flags.c_contiguous) for a in arrays), (), thread_key())
-    rt = plan.runtimes[key]
-    vals: List[Any] = [None] * rt.n_slots
-    for slot, a in zip(rt.input_slots, arrays):
-        vals[slot] = a
-    rng = np.random.RandomState(0)
-    rows = []
-    with np.errstate(over="ignore", under="ignore"):
-        for (fn, ins, o, _), (layer, kind, gemms) in zip(rt.steps, rt.kernels):
-            args = [vals[i] for i in ins]
-            vals[o] = fn(*args)
-            seconds = _best_time(lambda: fn(*args), reps)
-            gemm_s = None
-            if gemms:
-                gemm_s = 0.0
-                for a_shape, b_shape, dt, count in gemms:
-                    a = rng.standard_normal(a_shape).astype(dt)
-                    b = rng.standard_normal(b_shape).astype(dt)
-                    c = np.empty((a_shape[0], b_shape[1]), dt)
-                    np.matmul(a, b, out=c)
-                    gemm_s += count * _best_time(lambda: np.matmul(a, b, out=c), reps)
-            label = f"{layer.name or type(layer).__name__} ({type(layer).__name__})"
-            rows.append({"layer": label, "cls": type(layer).__name__, "kind": kind, "seconds": seconds,
-                         "gemm_seconds": gemm_s})
-    return rows

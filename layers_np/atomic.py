@@ -6,7 +6,6 @@ A reader never sees a half-written model or report, and a failed write leaves th
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import IO, Any, Callable, Mapping
 
 import numpy as np
@@ -15,6 +14,9 @@ import numpy as np
 def atomic_write(path: "os.PathLike[str] | str", write: Callable[[IO[Any]], None], binary: bool = True,
                  fsync: bool = False) -> None:
     """Call ``write(f)`` on a temporary file beside ``path``, then move it over ``path``."""
+    import tempfile  # here, not at module level: it pulls in shutil, bz2 and lzma, which loading
+    # a model (io imports this module) never needs (start-up)
+
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)

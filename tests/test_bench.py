@@ -167,3 +167,15 @@ def test_flop_count_and_inputs_of_a_conv_model():
     lstm = L.LSTMLayer(L.InputLayer((None, None, 4)), 3)
     assert bench_worker.flops_per_sample(lstm) is None
     assert bench_worker.make_inputs(lstm, 2, 5)[0].shape == (2, 5, 4)
+
+
+def test_workers_run_from_cached_bytecode():
+    """Start-up samples must not compile layers_np from source when the caller's shell sets
+    PYTHONDONTWRITEBYTECODE: the workers get a bytecode cache of their own instead."""
+    from harness.bench import bytecode_env
+
+    env = bytecode_env("/tmp/cache", {"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/bin"})
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == "/tmp/cache" and env["PATH"] == "/bin"
+    # and the Theano workers keep it (theano_env builds on the same base)
+    assert theano_env("/tmp/c", env)["PYTHONPYCACHEPREFIX"] == "/tmp/cache"
