@@ -223,7 +223,12 @@ def _variables(obj: Any) -> Tuple[List[Any], List[Any], List[Optional[Tuple[Opti
             sizes = [getattr(c, "input_size", None) for c in layers
                      if getattr(c, "input_layer", None) is l and type(c).__name__ == "EmbeddingLayer"]
             highs.append(min([s for s in sizes if s]) if any(sizes) else None)
-        return ([l.input_var for l in in_layers], [LT.get_output(obj, deterministic=True)],
+        # floatX is the network's dtype while its graph is built, as when it was trained (the harness
+        # compiles layer networks the same way): constants created at get_output time follow floatX
+        floats = sorted({str(p.dtype) for p in LT.get_all_params(obj) if str(p.dtype).startswith("float")})
+        with config.change_flags(floatX=floats[-1] if len(floats) == 1 else config.floatX):
+            out = LT.get_output(obj, deterministic=True)
+        return ([l.input_var for l in in_layers], [out],
                 [tuple(l.shape) for l in in_layers], [l.name or f"input{i}" for i, l in enumerate(in_layers)], highs)
     if hasattr(obj, "maker") and hasattr(obj.maker, "fgraph"):  # a compiled function
         maker = obj.maker
@@ -260,13 +265,52 @@ def convert(obj: Any, *, input_shapes: Optional[Sequence[Sequence[Optional[int]]
     GraphConversionError
         An op (or scalar op) the runtime has no kernel for, naming the op and the node.
     """
-    from pytensor.graph.basic import Constant
-
     ins, outs, shapes, in_names, highs = _variables(obj)
     if not outs:
         raise GraphConversionError("the graph has no outputs")
     fgraph, shared = rewritten_graph(ins, outs)
     n_explicit = len(ins)
+    arrays: Dict[str, np.ndarray] = {}
+    shapes = list(input_shapes) if input_shapes is not None else shapes
+    declared = []
+    for k, var in enumerate(fgraph.inputs[:n_explicit]):
+        d = shapes[k] if k < len(shapes) and shapes[k] is not None else \
+            tuple(getattr(var.type, "shape", (None,) * _ndim(var)))
+        declared.append([None if x is None else int(x) for x in d])
+    implicit = []
+    for var in fgraph.inputs[n_explicit:]:
+        spec = shared.get(id(var))
+        value = var.get_value(borrow=False) if hasattr(var, "get_value") else \
+            (spec.value.value if spec is not None else None)
+        if value is None:
+            raise GraphConversionError(f"input {var} has no value: only shared variables may be implicit inputs")
+        implicit.append(np.asarray(value))
+    graph, names, applies = _describe(fgraph, n_explicit, in_names, implicit, arrays, "value", 0)
+    for entry, shape in zip(graph["inputs"], declared):
+        entry["shape"] = shape
+    out_names = graph["outputs"]
+    inputs = graph["inputs"]
+    # the model's dtype: its float outputs' (the widest), else its float inputs'
+    floats = sorted({_dtype(v) for v in fgraph.outputs if _dtype(v).startswith("float")}) or \
+        sorted({_dtype(v) for v in fgraph.inputs if _dtype(v).startswith("float")})
+    dtype = floats[-1] if floats else str(config.floatX)
+    spec = {"dtype": dtype, "inputs": [{k: v for k, v in e.items() if k != "ndim"} for e in inputs],
+            "outputs": out_names, "multiple_outputs": len(out_names) > 1,
+            "graph": graph,
+            "producer": {"pytensor": pytensor.__version__, "exported_from": "layers_theano.graph_export"}}
+    return Converted(spec, arrays, fgraph, list(fgraph.inputs[:n_explicit]), names, applies,
+                     list(highs) + [None] * (n_explicit - len(highs)))
+
+
+def _describe(fgraph: Any, n_explicit: int, in_names: Sequence[str], implicit: Sequence[np.ndarray],
+              arrays: Dict[str, np.ndarray], scope: str, depth: int) -> Tuple[Dict[str, Any], Dict[Any, str], List[Any]]:
+    """(graph description, variable -> value name, apply nodes in order) of a rewritten FunctionGraph.
+
+    The first ``n_explicit`` inputs are the graph's inputs; the others hold the ``implicit`` values
+    (shared variables), stored like constants in ``arrays`` under ``scope``.
+    """
+    from pytensor.graph.basic import Constant
+
     names: Dict[Any, str] = {}
     used: set = set()
 
@@ -279,60 +323,75 @@ def convert(obj: Any, *, input_shapes: Optional[Sequence[Sequence[Optional[int]]
         used.add(name)
         return name
 
-    arrays: Dict[str, np.ndarray] = {}
     values: Dict[str, str] = {}
     inputs = []
-    shapes = list(input_shapes) if input_shapes is not None else shapes
     for k, var in enumerate(fgraph.inputs[:n_explicit]):
-        names[var] = unique(in_names[k])
-        declared = shapes[k] if k < len(shapes) and shapes[k] is not None else \
-            tuple(getattr(var.type, "shape", (None,) * _ndim(var)))
-        inputs.append({"name": names[var], "shape": [None if d is None else int(d) for d in declared],
-                       "dtype": _dtype(var), "ndim": _ndim(var)})
-    for var in fgraph.inputs[n_explicit:]:
-        spec = shared.get(id(var))
-        value = var.get_value(borrow=False) if hasattr(var, "get_value") else \
-            (spec.value.value if spec is not None else None)
-        if value is None:
-            raise GraphConversionError(f"input {var} has no value: only shared variables may be implicit inputs")
+        names[var] = unique(in_names[k] if k < len(in_names) else f"input{k}")
+        inputs.append({"name": names[var], "dtype": _dtype(var), "ndim": _ndim(var)})
+    for var, value in zip(fgraph.inputs[n_explicit:], implicit):
         names[var] = unique(var.name or "shared")
-        arrays[f"value/{names[var]}"] = np.asarray(value)
-        values[names[var]] = f"value/{names[var]}"
+        arrays[f"{scope}/{names[var]}"] = value
+        values[names[var]] = f"{scope}/{names[var]}"
 
     def name_of(var: Any) -> str:
         if var not in names:
             if isinstance(var, Constant):
+                if not hasattr(var.type, "dtype"):
+                    raise GraphConversionError(f"constant {var} of type {var.type} is not an array")
                 names[var] = unique(f"const{len(values)}")
-                arrays[f"value/{names[var]}"] = np.asarray(var.data, dtype=_dtype(var))
-                values[names[var]] = f"value/{names[var]}"
+                arrays[f"{scope}/{names[var]}"] = np.asarray(var.data, dtype=_dtype(var))
+                values[names[var]] = f"{scope}/{names[var]}"
             else:
                 raise GraphConversionError(f"value {var} is used before it is computed")
         return names[var]
+
+    def none_dim() -> str:
+        if "none_dim" not in values:
+            used.add("none_dim")
+            arrays[f"{scope}/none_dim"] = np.asarray(-1, dtype=np.int64)
+            values["none_dim"] = f"{scope}/none_dim"
+        return "none_dim"
 
     nodes = []
     applies = []
     for index, node in enumerate(fgraph.toposort()):
         op = node.op
         name = _op_name(op)
-        where = f"node {index} {op} ({type(op).__name__})"
+        where = f"node {index} {op} ({type(op).__name__})" + (f" in a Scan at depth {depth}" if depth else "")
         if name is None:
             raise GraphConversionError(f"cannot convert {where}: op {type(op).__name__} is not supported by "
                                        f"layers_np.graph (supported: {', '.join(sorted(OPS))})")
-        attrs = _attrs(name, op, node, where)
         node_name = unique(f"{index}.{type(op).__name__}")
-        in_names_ = [name_of(v) for v in node.inputs]
+        if name == "Scan":
+            attrs = _scan_attrs(op, where, arrays, f"{scope}/{node_name}", depth)
+        else:
+            attrs = _attrs(name, op, node, where)
+        if name == "SpecifyShape":  # an unspecified dimension (NoneConst) is stored as -1, which the kernel skips
+            in_names_ = [name_of(v) if hasattr(v.type, "dtype") else none_dim() for v in node.inputs]
+        else:
+            in_names_ = [name_of(v) for v in node.inputs]
         out_entries = []
         for j, o in enumerate(node.outputs):
             names[o] = node_name if len(node.outputs) == 1 else unique(f"{node_name}:{j}")
             out_entries.append({"name": names[o], "dtype": _dtype(o), "ndim": _ndim(o)})
         nodes.append({"name": node_name, "op": name, "attrs": attrs, "inputs": in_names_, "outputs": out_entries})
         applies.append(node)
-    out_names = [name_of(o) for o in fgraph.outputs]
-    floats = sorted({_dtype(v) for v in list(fgraph.inputs) + list(fgraph.outputs) if _dtype(v).startswith("float")})
-    dtype = floats[-1] if floats else str(config.floatX)
-    spec = {"dtype": dtype, "inputs": [{k: v for k, v in e.items() if k != "ndim"} for e in inputs],
-            "outputs": out_names, "multiple_outputs": len(out_names) > 1,
-            "graph": {"inputs": inputs, "values": values, "nodes": nodes, "outputs": out_names},
-            "producer": {"pytensor": pytensor.__version__, "exported_from": "layers_theano.graph_export"}}
-    return Converted(spec, arrays, fgraph, list(fgraph.inputs[:n_explicit]), names, applies,
-                     list(highs) + [None] * (n_explicit - len(highs)))
+    outputs = [name_of(o) for o in fgraph.outputs]
+    return {"inputs": inputs, "values": values, "nodes": nodes, "outputs": outputs}, names, applies
+
+
+def _scan_attrs(op: Any, where: str, arrays: Dict[str, np.ndarray], scope: str, depth: int) -> Dict[str, Any]:
+    """A Scan's loop structure and its inner graph (rewritten as the C backend rewrites it)."""
+    info = op.info
+    if info.n_mit_mot or info.as_while:
+        raise GraphConversionError(f"cannot convert {where}: Scans with mit_mot taps (gradients) or a while "
+                                   f"condition are not supported by layers_np.graph")
+    inner_in, inner_out = list(op.inner_inputs), list(op.inner_outputs)
+    fgraph, shared = rewritten_graph(inner_in, inner_out)
+    if len(fgraph.inputs) != len(inner_in):
+        raise GraphConversionError(f"cannot convert {where}: its inner graph reads shared variables directly")
+    graph, _, _ = _describe(fgraph, len(inner_in), [f"in{k}" for k in range(len(inner_in))], [], arrays, scope,
+                            depth + 1)
+    return {"n_seqs": int(info.n_seqs), "mit_sot_taps": [[int(t) for t in taps] for taps in info.mit_sot_in_slices],
+            "sit_sot_taps": [[int(t) for t in taps] for taps in info.sit_sot_in_slices],
+            "n_nit_sot": int(info.n_nit_sot), "n_shared_outs": int(info.n_shared_outs), "graph": graph}

@@ -64,6 +64,20 @@ def test_zoo_model_converts_and_certifies_node_by_node(which, request):
         assert {"CorrMM", "Pool", "Reshape", "Subtensor", "Shape_i", "MakeVector"} <= ops
 
 
+@pytest.mark.parametrize("name", ["vgg_small", "resnet_small", "inception_block", "text_cnn", "char_lstm",
+                                  "gru_classifier"])
+def test_every_other_zoo_model_converts_and_certifies(name):
+    converted = convert(getattr(zoo, name)())
+    report = certify_graph(converted, n_batches=1, batch_size=3, seed=2)
+    assert report.ok, report.message()
+    ops = {n["op"] for n in converted.spec["graph"]["nodes"]}
+    expected = {"vgg_small": {"CorrMM", "Pool"}, "resnet_small": {"CorrMM", "CAReduce", "Assert"},
+                "inception_block": {"Join", "Pool"}, "text_cnn": {"AdvancedSubtensor1", "Join"},
+                "char_lstm": {"Scan", "IncSubtensor", "AllocEmpty"}, "gru_classifier": {"Scan"}}[name]
+    assert expected <= ops
+    assert converted.dtype == "float32"
+
+
 def test_graph_model_matches_the_layer_twin_and_exposes_intermediates(lenet_converted):
     model = GraphModel(lenet_converted.spec, lenet_converted.arrays)
     X = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype("float32")

@@ -20,7 +20,7 @@ from ..base import TwinError
 from ..im2col import corr_nd, corr_transpose_nd, pool_nd
 from .scalar import DTYPES, GraphSpecError, build_scalar
 
-__all__ = ["op", "OPS", "NodeInfo", "Kernel", "UNDEFINED_CONTENT", "op_names"]
+__all__ = ["op", "OPS", "NodeInfo", "Kernel", "UNDEFINED_CONTENT", "op_names", "written_region"]
 
 Kernel = Callable[..., List[np.ndarray]]
 
@@ -278,6 +278,13 @@ def _make_index(plan: List[Any], values: Sequence[np.ndarray], info: NodeInfo) -
 
 def _count_inputs(plan: List[Any]) -> int:
     return sum(1 if e is None else sum(x is True for x in e) for e in plan)
+
+
+def written_region(attrs: Dict[str, Any], index_values: Sequence[np.ndarray]) -> Tuple[Any, ...]:
+    """The index an (Inc)Subtensor node with attributes ``attrs`` applies, given its index inputs
+    (a certification compares only the region an IncSubtensor writes into uninitialised memory)."""
+    info = NodeInfo("written_region", [], [], [], [])
+    return _make_index(_index_plan(attrs, info), index_values, info)
 
 
 @op("Subtensor", inputs=(1, None), attrs=("idx_list",))
@@ -600,3 +607,97 @@ def _pool(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
         return [pool_nd(x, vals[0], vals[1], vals[2], ignore_border, mode)]
     return run
 
+
+
+# ---------------------------------------------------------------------------
+# Scan: a loop over time around a nested graph
+# ---------------------------------------------------------------------------
+def _taps(attrs: Dict[str, Any], key: str, info: NodeInfo) -> List[Tuple[int, ...]]:
+    v = attrs.get(key)
+    if (not isinstance(v, list) or len(v) > 1024
+            or not all(isinstance(t, list) and 0 < len(t) <= 64
+                       and all(isinstance(i, int) and not isinstance(i, bool) and -2 ** 20 < i < 0 for i in t)
+                       for t in v)):
+        raise info.bad(f"attribute {key!r} must be a list of lists of negative taps, got {str(v)[:60]}")
+    return [tuple(t) for t in v]
+
+
+@op("Scan", inputs=(1, None), outputs=-1,
+    attrs=("n_seqs", "mit_sot_taps", "sit_sot_taps", "n_nit_sot", "n_shared_outs", "graph"))
+def _scan(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
+    """PyTensor's ``Scan.perform`` for forward graphs: sequences, mit_sot/sit_sot states (possibly in
+    circular buffers shorter than the loop, as the save-memory rewrite leaves them), nit_sot outputs,
+    shared outputs and non-sequences; no mit_mot (gradients) and no while condition."""
+    n_seqs = _int(attrs, "n_seqs", info, 0, 1024)
+    state_taps = _taps(attrs, "mit_sot_taps", info) + _taps(attrs, "sit_sot_taps", info)
+    n_nit = _int(attrs, "n_nit_sot", info, 0, 1024)
+    n_shared = _int(attrs, "n_shared_outs", info, 0, 1024)
+    n_states = len(state_taps)
+    n_outer_outs = n_states + n_nit + n_shared
+    if len(info.out_dtypes) != n_outer_outs:
+        raise info.bad(f"a Scan with these attributes has {n_outer_outs} outputs, the node lists "
+                       f"{len(info.out_dtypes)}")
+    first_non_seq = 1 + n_seqs + n_states + n_shared + n_nit
+    if len(info.in_dtypes) < first_non_seq:
+        raise info.bad(f"a Scan with these attributes needs at least {first_non_seq} inputs")
+    if info.build_graph is None:
+        raise info.bad("nested graphs are not available here")
+    inner = info.build_graph(attrs.get("graph"), f"{info.where} inner graph")
+    n_inner_in = n_seqs + sum(len(t) for t in state_taps) + n_shared + (len(info.in_dtypes) - first_non_seq)
+    if len(inner.input_names) != n_inner_in or len(inner.outputs) != n_outer_outs:
+        raise info.bad(f"the inner graph has {len(inner.input_names)} inputs and {len(inner.outputs)} outputs; the "
+                       f"Scan needs {n_inner_in} and {n_outer_outs}")
+    mintaps = [min(t) for t in state_taps] + [0] * n_nit
+    out_dtypes = info.out_dtypes
+    out_ndims = info.out_ndims
+
+    def run(*outer: np.ndarray) -> List[np.ndarray]:
+        n_steps = _as_int(outer[0], info, "the number of steps")
+        if n_steps < 0:
+            raise TwinError(f"{info.where}: Scan asked to run for a negative number of steps {n_steps}")
+        seqs = outer[1:1 + n_seqs]
+        for k, s in enumerate(seqs):
+            if s.shape[0] < n_steps:
+                raise TwinError(f"{info.where}: sequence {k} has {s.shape[0]} steps, the Scan runs {n_steps}")
+        offset = 1 + n_seqs
+        bufs = [np.array(b, dtype=out_dtypes[k]) for k, b in enumerate(outer[offset:offset + n_states])]
+        offset += n_states
+        shared = list(outer[offset:offset + n_shared])
+        offset += n_shared
+        store = [b.shape[0] for b in bufs] + [_as_int(n, info, "a nit_sot length")
+                                              for n in outer[offset:offset + n_nit]]
+        non_seqs = list(outer[first_non_seq:])
+        nit: List[Any] = [None] * n_nit
+        if n_steps == 0:
+            nit = [np.empty((0,) * out_ndims[n_states + j], dtype=out_dtypes[n_states + j]) for j in range(n_nit)]
+            return bufs + nit + shared
+        if any(s <= 0 for s in store):
+            raise TwinError(f"{info.where}: an output buffer of the Scan has no room ({store})")
+        pos = [(-mintaps[k]) % store[k] for k in range(n_states + n_nit)]
+        for i in range(n_steps):
+            args = [s[i] for s in seqs]
+            for k, taps in enumerate(state_taps):
+                args += [bufs[k][(pos[k] + t) % store[k]] for t in taps]
+            args += shared + non_seqs
+            values = inner.execute([np.asarray(a) for a in args])
+            outs = [values[o] for o in inner.outputs]
+            for k in range(n_states):
+                bufs[k][pos[k]] = outs[k]
+            for j in range(n_nit):
+                value = np.asarray(outs[n_states + j])
+                if i == 0:
+                    nit[j] = np.empty((store[n_states + j],) + value.shape, dtype=out_dtypes[n_states + j])
+                elif value.shape != nit[j].shape[1:]:
+                    raise TwinError(f"{info.where}: output {n_states + j} changed shape during the Scan")
+                nit[j][pos[n_states + j]] = value
+            shared = [np.asarray(o) for o in outs[n_states + n_nit:]]
+            pos = [(p + 1) % s for p, s in zip(pos, store)]
+        results = bufs + nit
+        for k, buf in enumerate(results):  # circular buffers back in time order, as Scan.perform leaves them
+            written = n_steps - mintaps[k]
+            if store[k] < written and pos[k] < store[k]:
+                results[k] = np.concatenate([buf[pos[k]:], buf[:pos[k]]])
+            elif store[k] > written:
+                buf[written:] = 0
+        return results + shared
+    return run
