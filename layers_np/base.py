@@ -150,6 +150,15 @@ def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = Non
     calls run), later calls only run its kernels. A runtime is rebuilt when a parameter's
     value is replaced.
     """
+    if not kwargs and type(inputs) is np.ndarray:
+        # the common call, ``layer(X)`` again with an input of the last signature: the runtime
+        # remembered on the layer runs at once if its plan and parameters are unchanged (an
+        # input of that shape and dtype passes check_input, as it did when it was remembered)
+        last = getattr(layer_or_layers, "__dict__", _NO_DICT).get("_last_runtime")
+        if (last is not None and inputs.shape == last[1] and inputs.dtype == last[2]
+                and inputs.flags.c_contiguous == last[3] and last[4] == _plan.thread_key()
+                and last[0].unchanged() and last[5].valid()):
+            return last[5].run([inputs])[0]
     many = isinstance(layer_or_layers, (list, tuple))
     targets = list(layer_or_layers) if many else [layer_or_layers]
     # (an array first: the ABC check is the slow one, and an array is the common input)
@@ -181,6 +190,8 @@ def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = Non
                 runtime = plan.runtimes.get(key)
                 if runtime is not None and runtime.valid():
                     result = runtime.run(arrays)
+                    if not many and not mapping and not kwargs:
+                        _remember(targets[0], plan, arrays[0], key, runtime)
                     return result if many else result[0]
     if key is not None:
         _check_float_inputs(plan, [(l, a) for (l, kind), a in zip(plan.given_steps, arrays) if kind == _INPUT])
@@ -189,10 +200,22 @@ def get_output(layer_or_layers: Union[Layer, Sequence[Layer]], inputs: Any = Non
         if len(plan.runtimes) >= 8:  # bounded: many shapes (e.g. fuzzing) do not pile up buffers
             plan.runtimes.clear()
         plan.runtimes[key] = runtime
+        if not many and not mapping and not kwargs:
+            _remember(targets[0], plan, arrays[0], key, runtime)
         return result if many else result[0]
     outputs = _evaluate(plan, given, kwargs)
     result = [outputs[id(t)] for t in targets]
     return result if many else result[0]
+
+
+_NO_DICT: Dict[str, Any] = {}
+
+
+def _remember(layer: Any, plan: "_Plan", x: np.ndarray, key: Any, runtime: Any) -> None:
+    """Keep ``layer(x)``'s runtime on the layer for :func:`get_output`'s fast path."""
+    d = getattr(layer, "__dict__", None)
+    if d is not None and plan.wiring is not None and type(x) is np.ndarray:
+        d["_last_runtime"] = (plan, x.shape, x.dtype, key[0][0][2], key[2], runtime)
 
 
 def _check_float_inputs(plan: "_Plan", inputs: List[Tuple[Any, np.ndarray]]) -> None:
@@ -297,12 +320,7 @@ class _Plan:
                                   or any(a is not b for a, b in zip(given, self.given))):
             return False
         if self.wiring == _WIRING[0]:  # no link assigned since the last check: compare only the
-            for l, ins, extra in self.lists:  # lists, which may have been edited in place
-                if ins is not None and tuple(l.input_layers) != ins:
-                    return False
-                if extra is not None and tuple(l.extra_input_layers) != extra:
-                    return False
-            return True
+            return self._lists_unchanged()  # lists, which may have been edited in place
         for l, (cls, inl, ins, extra) in zip(self.layers, self.links):
             if type(l) is not cls or getattr(l, "input_layer", None) is not inl:
                 return False
@@ -313,6 +331,20 @@ class _Plan:
         if self.wiring is not None:
             self.wiring = _WIRING[0]
         return True
+
+
+    def _lists_unchanged(self) -> bool:
+        for l, ins, extra in self.lists:
+            if ins is not None and tuple(l.input_layers) != ins:
+                return False
+            if extra is not None and tuple(l.extra_input_layers) != extra:
+                return False
+        return True
+
+    def unchanged(self) -> bool:
+        """True when no link was assigned since the plan was last checked and no list of
+        incoming layers was edited (a False sends the caller through :meth:`valid_for`)."""
+        return self.wiring is not None and self.wiring == _WIRING[0] and self._lists_unchanged()
 
 
 def _get_plan(targets: List[Any], given: Optional[List[Any]]) -> _Plan:

@@ -195,3 +195,31 @@ def test_planned_recurrent_kernels_match_the_step_loop(semantics: str) -> None:
     # 1-Lipschitz gates with weights < 1: well under 1e-12 in float64, while a wrong gate order,
     # sign or peephole changes the outputs by 1e-2 or more.
     assert worst <= 1e-12
+
+
+def test_repeated_calls_follow_rewiring_params_and_bad_inputs() -> None:
+    """``layer(X)`` repeated with one signature runs the runtime remembered on the layer: it
+    must still see a rewired network, a replaced parameter, another input signature and a bad
+    input, exactly as the first call would."""
+    rng = np.random.RandomState(6)
+    inp = L.InputLayer((None, 3))
+    a = L.DenseLayer(inp, 2, W=rng.standard_normal((3, 2)), b=None, nonlinearity=None)
+    b = L.DenseLayer(inp, 2, W=rng.standard_normal((3, 2)), b=None, nonlinearity=None)
+    top = L.ElemwiseSumLayer([a, b])
+    x = rng.standard_normal((4, 3))
+    for _ in range(3):  # the first call builds, the next ones take the remembered runtime
+        np.testing.assert_allclose(top(x), x @ a.W.value + x @ b.W.value)
+    top.input_layers[1] = a  # a list edited in place
+    np.testing.assert_allclose(top(x), 2 * (x @ a.W.value))
+    top.input_layers = [b, b]  # a link assigned
+    np.testing.assert_allclose(top(x), 2 * (x @ b.W.value))
+    b.W.set_value(np.zeros((3, 2)))
+    assert np.array_equal(top(x), np.zeros((4, 2)))
+    np.testing.assert_allclose(top(x[:1]), np.zeros((1, 2)))  # another shape
+    xf = np.asfortranarray(rng.standard_normal((4, 3)))  # another contiguity
+    assert top(xf).shape == (4, 2)
+    with pytest.raises(L.TwinError, match="expected an array of shape"):
+        top(np.ones((4, 5)))
+    top(x)  # remembered again: x's shape, dtype and contiguity
+    with pytest.raises(L.TwinError, match="float32"):  # same shape and contiguity, another dtype
+        top(x.astype(np.float32))
