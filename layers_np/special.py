@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 
 from . import nonlinearities
-from .base import Layer
+from .base import Layer, MergeLayer, TwinError
 from .specs import special as spec
 from .nonlinearities import _relu_alpha
 from .shapes.special import broadcast_pattern
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer",
-           "ParametricRectifierLayer", "RandomizedRectifierLayer", "prelu", "rrelu", "standardize"]
+           "ParametricRectifierLayer", "RandomizedRectifierLayer", "prelu", "rrelu", "standardize",
+           "InverseLayer"]
 
 
 def _expand(param: np.ndarray, ndim: int, shared_axes: Any) -> np.ndarray:
@@ -151,3 +152,106 @@ def rrelu(layer: Layer, **kwargs: Any) -> RandomizedRectifierLayer:
 
 # Lasagne's floatX(1.) / scale: without a floatX on this side, 1.0 / scale keeps scale's float dtype
 standardize = spec.standardize_helper(BiasLayer, ScaleLayer, lambda: 1.0)
+
+
+def _inverse_kind(layer: Any) -> str:
+    """Which inverse the twin computes for ``layer`` ('dense', 'conv', 'maxpool'), or a TwinError."""
+    from . import conv, corrmm, dense, dnn, pool
+
+    convs = (conv.Conv1DLayer, conv.Conv2DLayer, conv.Conv3DLayer, dnn.Conv2DDNNLayer, dnn.Conv3DDNNLayer,
+             corrmm.Conv2DMMLayer)
+    label = f"InverseLayer of {layer._label()}"
+    if type(layer) is dense.DenseLayer:
+        kind = "dense"
+    elif type(layer) in convs:
+        default = {conv.Conv1DLayer: conv.conv1d_mc0, conv.Conv2DLayer: conv.conv2d, conv.Conv3DLayer: conv.conv3d}
+        if getattr(layer, "convolution", default.get(type(layer))) is not default.get(type(layer)):
+            raise TwinError(f"{label}: a custom convolution has no known gradient on numpy")
+        if layer.num_groups != 1:
+            raise TwinError(f"{label}: num_groups={layer.num_groups} is not supported (only 1)")
+        kind = "conv"
+    elif isinstance(layer, (pool.Pool1DLayer, pool.Pool2DLayer, pool.Pool3DLayer)) and layer.mode == "max":
+        return "maxpool"
+    else:
+        raise TwinError(f"{label}: Theano computes theano.grad through that layer; the twin computes it for "
+                        f"DenseLayer, Conv1D/2D/3DLayer (and the dnn/corrmm names) and max pooling only")
+    if layer.nonlinearity not in (nonlinearities.linear, nonlinearities.rectify):
+        raise TwinError(f"{label}: the derivative of nonlinearity {getattr(layer.nonlinearity, '__name__', layer.nonlinearity)!r} "
+                        f"is not supported (identity/linear or rectify only)")
+    return kind
+
+
+class InverseLayer(spec.InverseLayer, MergeLayer):
+    """Twin of Lasagne's ``InverseLayer``: ``layer``'s gradient with respect to its input,
+    applied to ``incoming`` (Theano: ``theano.grad(None, wrt=layer_in, known_grads={layer_out: incoming})``).
+
+    Notes
+    -----
+    Computed for the layers where that gradient is a fixed formula, refused (TwinError at
+    construction) otherwise. With ``g`` the incoming values, ``x`` the layer's input and
+    ``d = f'(pre)`` the derivative of its nonlinearity at its pre-activation (1 for the
+    identity; ``0.5 * (1 + sign(pre))`` for rectify, Theano's derivative of
+    ``0.5 * (pre + |pre|)``, which is 0.5 at 0):
+
+    * DenseLayer: ``(g * d) @ W.T`` reshaped to ``x``'s shape.
+    * Conv1D/2D/3DLayer, Conv2DDNNLayer, Conv3DDNNLayer, Conv2DMMLayer (one group): the
+      transposed correlation of ``g * d`` with the filters the forward pass used (flipped
+      when ``flip_filters``), same stride and padding, cropped to ``x``'s size.
+    * Max pooling (``Pool1D/2D/3DLayer`` with mode 'max' and their subclasses): each
+      window's ``g`` goes to every element of the window equal to its maximum (Theano's
+      ``MaxPoolGrad``), summed over overlapping windows; padding receives nothing.
+    """
+
+    def __init__(self, incoming: Any, layer: Any, **kwargs: Any) -> None:
+        super().__init__(incoming, layer, **kwargs)
+        self._kind = _inverse_kind(layer)
+
+    def get_output_for(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+        g, out, x = inputs
+        layer = self.input_layers[1]
+        if self._kind == "maxpool":
+            return _unpool(layer, g, out, x)
+        if self._kind == "dense":
+            n = layer.num_leading_axes if layer.num_leading_axes >= 0 else layer.num_leading_axes + x.ndim
+            W = layer.W.value
+            if layer.nonlinearity is nonlinearities.rectify:
+                pre = x.reshape(-1, W.shape[0]) @ W + (0 if layer.b is None else layer.b.value)
+                g = g * _rectify_slope(pre.reshape(g.shape))
+            return (g.reshape(-1, W.shape[1]) @ W.T).reshape(x.shape[:n] + x.shape[n:])
+        from .im2col import corr_transpose_nd
+        from .shapes.conv import conv_pad_amounts, theano_border_mode
+
+        if layer.nonlinearity is nonlinearities.rectify:
+            pre = layer.convolve(x)
+            if layer.b is not None:
+                b = layer.b.value
+                pre = pre + (b[None] if layer.untie_biases else b.reshape((1, -1) + (1,) * layer.n))
+            g = g * _rectify_slope(pre)
+        W = layer.W.value
+        if layer.flip_filters:
+            W = W[(Ellipsis,) + (slice(None, None, -1),) * layer.n]
+        pads = conv_pad_amounts(theano_border_mode(layer.pad), layer.filter_size, (1,) * layer.n)
+        return corr_transpose_nd(g, W, pads, layer.stride, (1,) * layer.n, x.shape[2:])
+
+
+def _rectify_slope(pre: np.ndarray) -> np.ndarray:
+    """Theano's derivative of ``relu(x) = 0.5 * (x + |x|)``: 0.5 * (1 + sign(x)) (0.5 at 0)."""
+    half = np.asarray(0.5, dtype=pre.dtype)
+    return half * (1 + np.sign(pre))
+
+
+def _unpool(layer: Any, g: np.ndarray, out: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Theano's ``MaxPoolGrad``: every element equal to its window's max receives the window's ``g``."""
+    nd = layer._n
+    ws, st, pad = tuple(layer.pool_size), tuple(layer.stride), tuple(layer.pad)
+    S, O = x.shape[-nd:], g.shape[-nd:]
+    need = tuple(max(S[i] + 2 * pad[i], (O[i] - 1) * st[i] + ws[i]) for i in range(nd))
+    lead = x.shape[:-nd]
+    xp = np.full(lead + need, -np.inf, dtype=x.dtype)  # padding never equals a window's max
+    interior = (Ellipsis,) + tuple(slice(pad[i], pad[i] + S[i]) for i in range(nd))
+    xp[interior] = x
+    gp = np.zeros(lead + need, dtype=g.dtype)
+    for offset in np.ndindex(*ws):  # a loop over window offsets, each a whole-array operation
+        window = (Ellipsis,) + tuple(slice(offset[i], offset[i] + (O[i] - 1) * st[i] + 1, st[i]) for i in range(nd))
+        gp[window] += np.where(xp[window] == out, g, 0)
+    return gp[interior]

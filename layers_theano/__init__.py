@@ -17,6 +17,7 @@ from .dnn import *  # noqa: F401,F403  (Lasagne's lasagne.layers.dnn,
 from .corrmm import *  # noqa: F401,F403  .corrmm and .cuda_convnet names: model files
 from .cuda_convnet import *  # noqa: F401,F403  name classes at the top level)
 from .convert import to_numpy, twin_class, register_twin
+from layers_np.traversal import get_output_shape  # noqa: E402  (pure Python, one implementation)
 from . import layers  # noqa: E402  (after the layer modules it gathers)
 from .lasagne_bridge import from_lasagne  # noqa: E402
 

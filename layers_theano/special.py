@@ -14,11 +14,12 @@ from layers_np.shapes.special import broadcast_pattern
 
 from layers_np.specs import special as spec
 
-from .backend import T, config, function, nnet
-from .base import Layer
+from .backend import T, config, function, nnet, pytensor
+from .base import Layer, MergeLayer
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer",
-           "ParametricRectifierLayer", "RandomizedRectifierLayer", "prelu", "rrelu", "standardize"]
+           "ParametricRectifierLayer", "RandomizedRectifierLayer", "prelu", "rrelu", "standardize",
+           "InverseLayer"]
 
 
 class NonlinearityLayer(spec.NonlinearityLayer, Layer):
@@ -131,3 +132,9 @@ def rrelu(layer: Layer, **kwargs: Any) -> RandomizedRectifierLayer:
 
 # Lasagne's floatX(1.) / scale
 standardize = spec.standardize_helper(BiasLayer, ScaleLayer, lambda: np.asarray(1.0, dtype=config.floatX))
+
+
+class InverseLayer(spec.InverseLayer, MergeLayer):
+    def get_output_for(self, inputs, **kwargs):
+        input, layer_out, layer_in = inputs
+        return pytensor.grad(None, wrt=layer_in, known_grads={layer_out: input})

@@ -222,3 +222,98 @@ def test_helpers_record_what_they_removed(tmp_path) -> None:
     twin = LT.to_numpy(th)
     conv = twin.input_layer.input_layer
     assert type(conv) is L.Conv2DDNNLayer and conv.b is None and conv.nonlinearity is L.nonlinearities.identity
+
+
+# --------------------------------------------------------------------------- InverseLayer
+@pytest.mark.parametrize("side", sorted(SIDES))
+def test_inverse_layer_structure(side: str) -> None:
+    """Master: a MergeLayer of [incoming, layer, layer.input_layer] with layer's input shape."""
+    X = SIDES[side]
+    l_in = X.InputLayer((None, 3, 8, 8))
+    conv = X.Conv2DLayer(l_in, 4, 3)
+    dense = X.DenseLayer(conv, 5)
+    inv = X.InverseLayer(X.InverseLayer(dense, dense), conv)
+    assert inv.input_layers[1] is conv and inv.input_layers[2] is l_in
+    assert inv.output_shape == (None, 3, 8, 8) and inv.input_layers[0].output_shape == (None, 4, 6, 6)
+    assert X.InverseLayer(dense, dense).get_params() == []
+
+
+def test_inverse_layer_refuses_what_has_no_numpy_formula() -> None:
+    l_in = L.InputLayer((None, 3, 8, 8))
+    with pytest.raises(L.TwinError, match="InverseLayer of DenseLayer: the derivative of nonlinearity 'tanh'"):
+        d = L.DenseLayer(l_in, 4, nonlinearity=L.nonlinearities.tanh)
+        L.InverseLayer(d, d)
+    with pytest.raises(L.TwinError, match="InverseLayer of Pool2DLayer: Theano computes theano.grad"):
+        p = L.Pool2DLayer(l_in, 2, mode="average_inc_pad")
+        L.InverseLayer(p, p)
+    with pytest.raises(L.TwinError, match="num_groups=3 is not supported"):
+        c = L.Conv2DLayer(l_in, 3, 3, num_groups=3)
+        L.InverseLayer(c, c)
+
+
+def test_inverse_of_max_pooling_routes_to_every_maximum() -> None:
+    """Theano's MaxPoolGrad gives a window's gradient to every element equal to its max (ties
+    included), summed over overlapping windows; written out for a 1-row example."""
+    l_in = L.InputLayer((1, 1, 1, 5))
+    pool = L.MaxPool2DLayer(l_in, (1, 3), stride=(1, 2))  # windows [0:3], [2:5]
+    g_in = L.InputLayer((1, 1, 1, 2))
+    inv = L.InverseLayer(g_in, pool)
+    x = np.array([[[[1.0, 3.0, 3.0, 0.0, 2.0]]]])
+    g = np.array([[[[10.0, 100.0]]]])
+    got = L.get_output(inv, {l_in: x, g_in: g})
+    np.testing.assert_array_equal(got, [[[[0.0, 10.0, 110.0, 0.0, 0.0]]]])
+    t_in, t_g = LT.InputLayer((1, 1, 1, 5)), LT.InputLayer((1, 1, 1, 2))
+    t_inv = LT.InverseLayer(t_g, LT.MaxPool2DLayer(t_in, (1, 3), stride=(1, 2)))
+    with config.change_flags(floatX="float64"):
+        fn = function([t_in.input_var, t_g.input_var], LT.get_output(t_inv))
+    np.testing.assert_array_equal(fn(x, g), got)
+
+
+def test_inverse_layer_exports_and_converts(tmp_path) -> None:
+    rng = np.random.RandomState(4)
+    l_in = L.InputLayer((None, 4))
+    dense = L.DenseLayer(l_in, 3)
+    inv = L.InverseLayer(dense, dense)
+    L.set_all_param_values(inv, _random_values(inv, rng))
+    L.save(inv, tmp_path / "inv.npz")
+    loaded = L.load(tmp_path / "inv.npz")
+    x = rng.randn(2, 4)
+    np.testing.assert_array_equal(loaded(x), inv(x))
+    th_dense = LT.DenseLayer(LT.InputLayer((None, 4)), 3)
+    twin = LT.to_numpy(LT.InverseLayer(th_dense, th_dense))
+    assert type(twin) is L.InverseLayer and twin.input_layers[0] is twin.input_layers[1]
+
+
+# --------------------------------------------------------------------------- other helpers
+@pytest.mark.parametrize("side", sorted(SIDES))
+def test_dropout_and_rectifier_helpers_match_master(side: str) -> None:
+    """Master noise.py: dropout is DropoutLayer; dropout_channels (spatial_dropout) shares the mask
+    over axes 2.., dropout_locations over axis 1. special.py: prelu/rrelu set the layer's
+    nonlinearity to identity and stack ParametricRectifierLayer ('alpha', shared 'auto') /
+    RandomizedRectifierLayer."""
+    X = SIDES[side]
+    l_in = X.InputLayer((None, 3, 4, 5))
+    assert X.dropout is X.DropoutLayer and X.spatial_dropout is X.dropout_channels
+    assert X.dropout_channels(l_in, p=0.3).shared_axes == (2, 3)
+    assert X.dropout_locations(l_in).shared_axes == (1,)
+    assert X.dropout_channels(X.InputLayer((None, 3, 4)), 0.2).p == 0.2
+    conv = X.Conv2DLayer(l_in, 2, 3, name="c")
+    pr = X.prelu(conv, name="pr")
+    assert conv.nonlinearity is X.nonlinearities.identity and type(pr).__name__ == "ParametricRectifierLayer"
+    assert [(p.name, tuple(p.get_value().shape)) for p in pr.get_params()] == [("pr.alpha", (2,))]
+    rr = X.rrelu(X.DenseLayer(l_in, 4))
+    assert type(rr).__name__ == "RandomizedRectifierLayer" and rr.input_layer.nonlinearity is X.nonlinearities.identity
+
+
+@pytest.mark.parametrize("side", sorted(SIDES))
+def test_get_output_shape_as_master(side: str) -> None:
+    X = SIDES[side]
+    a, b = X.InputLayer((None, 3, 8, 8)), X.InputLayer((None, 3, 8, 8))
+    pool = X.MaxPool2DDNNLayer(X.Conv2DDNNLayer(a, 4, 3, pad="same"), 2)
+    assert X.get_output_shape(pool) == (None, 4, 4, 4)
+    assert X.get_output_shape([pool, a], (5, 3, 10, 12)) == [(5, 4, 5, 6), (5, 3, 10, 12)]
+    assert X.get_output_shape(pool, {pool.input_layer: (2, 4, 6, 6)}) == (2, 4, 3, 3)
+    merged = X.ElemwiseSumLayer([a, b])
+    assert X.get_output_shape(merged, {a: (2, 3, 8, 8), b: (2, 3, 8, 8)}) == (2, 3, 8, 8)
+    with pytest.raises(ValueError, match="single input shape on a network with multiple input layers"):
+        X.get_output_shape(merged, (2, 3, 8, 8))

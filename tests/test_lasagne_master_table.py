@@ -132,4 +132,6 @@ def test_the_table_covers_every_post_01_class_both_sides_have() -> None:
     assert {"DenseLayer", "Conv2DLayer", "LSTMLayer"} <= old, sorted(old)
     both = {n for n in dir(L) if isinstance(getattr(L, n), type) and getattr(L, n).__name__ == n
             and issubclass(getattr(L, n), L.Layer) and isinstance(getattr(LT, n, None), type)}
-    assert set(TABLE) == both - old - {"BaseConvLayer"}
+    # InverseLayer's argument is a layer, which the table cannot hold: its certified pair
+    # (harness/catalogue/special.py) and tests/test_backend_layers.py cover it
+    assert set(TABLE) == both - old - {"BaseConvLayer", "InverseLayer"}

@@ -2,7 +2,7 @@
 ExpressionLayer, ParametricRectifierLayer, RandomizedRectifierLayer."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 from hypothesis import strategies as st
@@ -13,8 +13,8 @@ from layers_np.shapes.special import resolve_shared_axes
 from layers_theano.backend import T
 
 from ..registry import register_pair
-from ..strategies import Fn, register_function, shapes
-from ..tolerance import gamma
+from ..strategies import Fn, register_function, resolve, shapes
+from ..tolerance import dot_bound, gamma
 
 # Values where an op changes formula or overflows (see the docstrings of
 # layers_np.nonlinearities): relu 0; softplus -37, 18, 33.3; hard_sigmoid +-2.5;
@@ -144,3 +144,63 @@ def expression_bound(case, inputs, params, kwargs):
 
 register_pair("ExpressionLayer", LT.ExpressionLayer, L.ExpressionLayer, expression_draws(), family="special",
               error_bound=expression_bound)
+
+
+# ---------------------------------------------------------------------------
+# InverseLayer: the gradient of a layer w.r.t. its input, applied to a second input
+# ---------------------------------------------------------------------------
+INVERSE_STRUCTURES = [
+    dict(inverse_of="DenseLayer", num_units=3, nonlinearity=Fn("rectify")),
+    dict(inverse_of="DenseLayer", num_units=2, b=None, nonlinearity=None),
+    dict(inverse_of="Conv2DLayer", num_filters=2, filter_size=3, stride=2, pad=1, nonlinearity=Fn("rectify")),
+    dict(inverse_of="Conv2DDNNLayer", num_filters=3, filter_size=(2, 3), pad="full", nonlinearity=None),
+    dict(inverse_of="MaxPool2DLayer", pool_size=3, stride=2, pad=1),
+    dict(inverse_of="MaxPool2DLayer", pool_size=2, ignore_border=False),
+]
+
+
+def _inverse_of(side: Any) -> Callable:
+    """Pair factory: ``InverseLayer(g_in, inner)`` with ``inner = <inverse_of>(x_in, **kwargs)``."""
+    def make(incomings: Any, inverse_of: str, **kwargs: Any) -> Any:
+        x_in, g_in = incomings
+        inner = getattr(side, inverse_of)(x_in, **kwargs)
+        return side.InverseLayer(g_in, inner)
+    make.__name__ = "InverseLayer"
+    return make
+
+
+@st.composite
+def _inverse_case(draw):
+    kw = dict(draw(st.sampled_from(INVERSE_STRUCTURES)))
+    batch, channels = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    x = (batch, channels, draw(st.integers(3, 7)), draw(st.integers(3, 7)))
+    inner_kw = {k: v for k, v in resolve(kw, "numpy").items() if k != "inverse_of"}
+    g = getattr(L, kw["inverse_of"])((None,) + x[1:], **inner_kw).output_shape
+    g = (batch,) + tuple(g[1:])
+    return kw, [x, g], [(None,) + x[1:], (None,) + g[1:]]
+
+
+def _inverse_bound(case, inputs, params, kwargs):
+    """Dense/conv: 2 gamma_{K+1} (|g| . |W|^T) (Higham 3.5 via dot_bound; the rectify slope is 0,
+    1/2 or 1, so |g| bounds |g * slope|), K = the terms summed per element (units, or output
+    channels times kernel size). Max pooling: the window gradients reaching an element are summed
+    in another order, 2 gamma_{prod(ws)} times the unpooled |g|."""
+    x, g = inputs
+    kind = kwargs["inverse_of"]
+    inner_kw = {k: v for k, v in resolve(kwargs, "numpy").items() if k != "inverse_of"}
+    if kind != "MaxPool2DLayer":
+        inner_kw["nonlinearity"] = None
+    inner = getattr(L, kind)(L.InputLayer(tuple(x.shape)), **inner_kw)
+    L.set_all_param_values(inner, [np.abs(p.astype(np.float64)) for p in params])
+    inv = L.InverseLayer(tuple(g.shape), inner)
+    x64 = x.astype(np.float64)
+    if kind == "MaxPool2DLayer":
+        unpooled = inv.get_output_for([np.abs(g.astype(np.float64)), inner.get_output_for(x64), x64])
+        return 2.0 * gamma(int(np.prod(inner.pool_size)), case.dtype) * unpooled
+    terms = params[0].shape[1] if kind == "DenseLayer" else int(np.prod(params[0].shape)) // params[0].shape[1]
+    abs_out = inv.get_output_for([np.abs(g.astype(np.float64)), None, np.abs(x64)])
+    return dot_bound(terms + 1, abs_out, case.dtype)
+
+
+register_pair("InverseLayer", _inverse_of(LT), _inverse_of(L), _inverse_case(), family="special", multi_input=True,
+              error_bound=_inverse_bound)

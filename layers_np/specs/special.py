@@ -8,11 +8,12 @@ from .. import init
 from ..shapes import embedding_output_shape
 from ..shapes.special import (check_dropout_p, check_rrelu_bounds, expression_output_shape, resolve_shared_axes,
                               shared_param_shape)
-from .base import Layer, SideDefault, TwinError, is_integer, nonlinearity_or_identity, twin_errors, with_identity
+from .base import (Layer, MergeLayer, SideDefault, TwinError, is_integer, nonlinearity_or_identity, twin_errors,
+                   with_identity)
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer", "ParametricRectifierLayer",
            "RandomizedRectifierLayer", "DropoutLayer", "GaussianNoiseLayer", "EmbeddingLayer", "RNG_SEED_RANGE",
-           "dropout_shortcuts", "with_identity", "standardize_helper"]
+           "dropout_shortcuts", "with_identity", "standardize_helper", "InverseLayer"]
 
 # Lasagne seeds each noise layer's stream with get_rng().randint(1, 2147462579)
 RNG_SEED_RANGE = (1, 2147462579)
@@ -211,3 +212,18 @@ def standardize_helper(bias_layer: type, scale_layer: type, one: Callable[[], An
         return layer
 
     return standardize
+
+
+class InverseLayer(MergeLayer):
+    """Lasagne's ``InverseLayer``: the gradient of ``layer``'s output with respect to its input,
+    applied to ``incoming`` (a "transposed" layer, e.g. for tied-weight autoencoders).
+
+    ``theano.grad(None, wrt=layer_in, known_grads={layer_out: incoming})``; its inputs are
+    ``[incoming, layer, layer.input_layer]`` and its output has ``layer``'s input shape.
+    """
+
+    def __init__(self, incoming: Any, layer: Any, **kwargs: Any) -> None:
+        super().__init__([incoming, layer, layer.input_layer], **kwargs)
+
+    def get_output_shape_for(self, input_shapes):
+        return input_shapes[2]
