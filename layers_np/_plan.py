@@ -1120,14 +1120,27 @@ _CONV_DEFAULTS = {("layers_np.conv", "Conv1DLayer"): ("layers_np.conv", "conv1d_
 # ---------------------------------------------------------------------------
 # the runtime
 # ---------------------------------------------------------------------------
+#: bumped by :func:`layers_changed`; a runtime built under another value is rebuilt
+_EPOCH = [0]
+
+
+def layers_changed() -> None:
+    """A layer's computation changed in place (Lasagne's ``batch_norm``/``prelu`` remove a bias or
+    a nonlinearity after construction): every runtime is rebuilt on its next call."""
+    _EPOCH[0] += 1
+
+
 class Runtime:
     """A flat list of kernel calls for one input signature (see the module docstring)."""
 
     __slots__ = ("steps", "n_slots", "input_slots", "target_slots", "params", "copy_targets", "kernels",
-                 "nbytes")
+                 "nbytes", "epoch")
 
     def valid(self) -> bool:
-        """False when a parameter's value was replaced since the runtime was built."""
+        """False when a parameter's value was replaced, or a layer changed in place (see
+        :func:`layers_changed`), since the runtime was built."""
+        if self.epoch != _EPOCH[0]:
+            return False
         for p, v in self.params:
             if p.value is not v:
                 return False
@@ -1195,6 +1208,7 @@ def build_runtime(steps: Sequence[Tuple[Any, int]], kinds: Tuple[int, int, int, 
     slot: Dict[int, int] = {}
     vals: List[Any] = []
     rt = Runtime()
+    rt.epoch = _EPOCH[0]
     rt.steps = []
     rt.params = []
     rt.kernels = []

@@ -85,6 +85,10 @@ class Layer(spec.Layer):
         param.tags = self.params[param]
         return param
 
+    def changed_in_place(self) -> None:
+        # runtimes captured the old bias/nonlinearity in their kernels
+        _plan.layers_changed()
+
     def __call__(self, X: Any) -> Any:
         """Output of this layer for the network input ``X`` (array or {InputLayer: array})."""
         return get_output(self, X)

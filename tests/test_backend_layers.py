@@ -317,3 +317,18 @@ def test_get_output_shape_as_master(side: str) -> None:
     assert X.get_output_shape(merged, {a: (2, 3, 8, 8), b: (2, 3, 8, 8)}) == (2, 3, 8, 8)
     with pytest.raises(ValueError, match="single input shape on a network with multiple input layers"):
         X.get_output_shape(merged, (2, 3, 8, 8))
+
+
+@pytest.mark.parametrize("helper", ["batch_norm", "prelu", "layer_norm"])
+def test_a_layer_called_before_a_helper_changed_it_computes_its_new_output(helper: str) -> None:
+    """The planned runtime of an earlier ``conv(x)`` captured its bias and nonlinearity; after
+    the helper removed them, ``conv(x)`` must compute without them (as Lasagne would)."""
+    rng = np.random.RandomState(5)
+    x = rng.randn(2, 3, 6, 6)
+    conv = L.Conv2DLayer(L.InputLayer((None, 3, 6, 6)), 4, 3, b=L.init.Constant(5.0))
+    conv(x)
+    conv(x)  # the remembered fast path
+    getattr(L, helper)(conv)
+    linear = L.Conv2DLayer(L.InputLayer((None, 3, 6, 6)), 4, 3, W=conv.W.value, nonlinearity=None,
+                           b=None if conv.b is None else conv.b.value)
+    np.testing.assert_array_equal(conv(x), linear(x))

@@ -211,6 +211,10 @@ class Layer(SideSpecific):
         """The initial array of a parameter (what ``new_param`` turns into the side's object)."""
         return as_array(spec, shape, f"{self._label()} parameter {name!r}")
 
+    def changed_in_place(self) -> None:
+        """Called after a helper changed this layer's computation (removed its bias or its
+        nonlinearity); a side that caches computations drops them here."""
+
     # -- messages --------------------------------------------------------------
     def _label(self) -> str:
         name = getattr(self, "name", None)
@@ -236,6 +240,8 @@ def with_identity(layer: Any) -> Any:
     if getattr(layer, "nonlinearity", None) is not None:
         layer.nonlinearity = layer.side_defaults["identity"]
         amend_arguments(layer, nonlinearity=None)  # so an export or to_numpy rebuilds it linear
+        if hasattr(layer, "changed_in_place"):
+            layer.changed_in_place()
     return layer
 
 

@@ -159,6 +159,8 @@ def strip_bias_and_nonlinearity(layer: Any, drop_bias: bool = True) -> Any:
         del layer.params[layer.b]
         layer.b = None
         amend_arguments(layer, b=None)
+    if hasattr(layer, "changed_in_place"):
+        layer.changed_in_place()
     return nonlinearity
 
 
