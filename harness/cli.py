@@ -108,9 +108,7 @@ def certify_main(argv: List[str]) -> int:
     print(f"CPU time: {sum(cpu.values()):.0f} s" + (f" ({', '.join(f'worker {w}: {c:.0f} s' for w, c in sorted(cpu.items()))})"
                                                    if len(cpu) > 1 else ""))
     for s in bad:
-        print(f"\n{s.pair}[{s.dtype}] {s.verdict}: {s.message}")
-        if s.reproducer:
-            print(f"replay with: {s.replay_command}")
+        print(f"\n{s.pair}[{s.dtype}] {s.verdict}: {s.failure_text()}")
     if any(s.verdict == "ERROR" for s in bad) and not any(s.verdict == "DISCREPANCY" for s in bad):
         return 2
     return 1 if bad else 0

@@ -132,6 +132,12 @@ def _link(reproducer: str, base: str) -> str:
     return f'<a href="{html.escape(rel)}">{html.escape(os.path.basename(reproducer))}</a>'
 
 
+def _links(stats: Any, base: str) -> str:
+    """Links to the reproducer of every distinct failure of a pair (or its one reproducer)."""
+    paths = [f.reproducer for f in getattr(stats, "findings", []) or [] if f.reproducer]
+    return "<br>".join(_link(p, base) for p in (paths if len(paths) > 1 else [stats.reproducer]))
+
+
 def _bcls(blame: str) -> str:
     """CSS class of a blame verdict: only a side (or a formula) to blame is highlighted."""
     return "b-" + blame if blame in ("twin", "theano", "formula", "both") else "b-ok"
@@ -185,7 +191,7 @@ def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tu
             f"<td>{e(getattr(s, 'bound', ''))}</td><td class='{_bcls(blame)}'>{e(blame)}</td>"
             f"<td class='num'>{_num(getattr(s, 'theano_ulps_to_oracle', float('nan')))}</td>"
             f"<td class='num'>{_num(getattr(s, 'twin_ulps_to_oracle', float('nan')))}</td>"
-            f"<td>{_link(s.reproducer, base_dir)}</td></tr>")
+            f"<td>{_links(s, base_dir)}</td></tr>")
     out.append("</table>")
 
     out.append("<h2>Per pair</h2>")
@@ -203,7 +209,14 @@ def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tu
             out.append(f"worst example: <code>{e(s.worst_case)}</code><br>")
         if s.message:
             out.append(f"<pre>{e(s.message)}</pre>")
-        if s.reproducer:
+        findings = getattr(s, "findings", []) or []
+        if len(findings) > 1:  # each distinct failure with its own reproducer
+            out.append("</p><ol class='small'>")
+            for f in findings:
+                repro = f" {_link(f.reproducer, base_dir)} (<code>{e(f.replay_command)}</code>)" if f.reproducer else ""
+                out.append(f"<li><b>{e(f.kind)}</b>: {e(f.message.splitlines()[0])}{repro}</li>")
+            out.append("</ol><p class='small'>")
+        elif s.reproducer:
             out.append(f"reproducer: {_link(s.reproducer, base_dir)} (<code>{e(s.replay_command)}</code>)")
         out.append("</p>")
         if images:

@@ -141,16 +141,17 @@ class CertifyItem(pytest.Item):
         report_dir = self.config.getoption("twins_report_dir")
         self.stats = certify_pair(self.pair, self.dtype, _profile(self.config), report_dir=report_dir)
         self.user_properties.append(("examples", self.stats.examples))
+        for i, finding in enumerate(self.stats.findings, 1):  # JUnit <properties>: one per distinct failure
+            self.user_properties.append((f"failure_{i}", f"{finding.kind}: {finding.message.splitlines()[0]}"))
+            if finding.reproducer:
+                self.user_properties.append((f"failure_{i}_replay", finding.replay_command))
         if self.stats.verdict != "certified":
             raise CertificationFailed(self.stats)
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, CertificationFailed):
             s = excinfo.value.stats
-            text = f"{s.pair}[{s.dtype}] {s.verdict} after {s.examples} examples\n{s.message}"
-            if s.reproducer:
-                text += f"\nreplay with: {s.replay_command}"
-            return text
+            return f"{s.pair}[{s.dtype}] {s.verdict} after {s.examples} examples\n{s.failure_text()}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> Any:

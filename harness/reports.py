@@ -21,6 +21,8 @@ def discrepancy_frame(stats: Sequence[PairStats]) -> pd.DataFrame:
         "worst_diff_over_allowed": s.worst_ratio, "tolerance": s.tolerance,
         "worst_example": s.worst_case, "message": s.message.splitlines()[0] if s.message else "",
         "reproducer": s.reproducer,
+        # hypothesis may find several distinct bugs in one pair: each is a row of failures.*
+        "distinct_failures": len(getattr(s, "findings", []) or []),
         # numerical truth (harness.oracle), at the worst example: each side's max distance to the
         # higher-precision oracle in ULPs of the tested dtype, and which side is to blame
         "family": getattr(s, "family", ""), "bound": getattr(s, "bound", ""),
@@ -29,6 +31,14 @@ def discrepancy_frame(stats: Sequence[PairStats]) -> pd.DataFrame:
         "blame": getattr(s, "blame", ""),
     } for s in stats]
     return pd.DataFrame(rows)
+
+
+def failures_frame(stats: Sequence[PairStats]) -> pd.DataFrame:
+    """One row per distinct failure (a discrepancy or an error) of every pair and dtype."""
+    rows = [{"pair": s.pair, "dtype": s.dtype, "failure": i, "of": len(s.findings), **f.as_dict()}
+            for s in stats for i, f in enumerate(getattr(s, "findings", []) or [], 1)]
+    columns = ["pair", "dtype", "failure", "of", "kind", "message", "case", "reproducer", "replay"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def timing_frame(stats: Sequence[PairStats]) -> pd.DataFrame:
@@ -48,13 +58,16 @@ def write_frame(frame: pd.DataFrame, directory: str, stem: str) -> Dict[str, str
     paths = {ext: os.path.join(directory, f"{stem}.{ext}") for ext in ("csv", "json", "md")}
     atomic_write_text(paths["csv"], frame.to_csv(index=False))
     atomic_write_text(paths["json"], frame.to_json(orient="records", indent=2))
-    atomic_write_text(paths["md"], frame.to_markdown(index=False, floatfmt=".3g") + "\n")
+    # a multi-line message (a failure's details) would break a Markdown table row
+    md = frame.apply(lambda col: col.str.replace("\n", "<br>", regex=False) if col.dtype == object else col)
+    atomic_write_text(paths["md"], md.to_markdown(index=False, floatfmt=".3g") + "\n")
     return paths
 
 
 def write_reports(stats: Sequence[PairStats], directory: str) -> Dict[str, str]:
     paths = {}
-    for stem, frame in (("discrepancy", discrepancy_frame(stats)), ("timing", timing_frame(stats))):
+    for stem, frame in (("discrepancy", discrepancy_frame(stats)), ("failures", failures_frame(stats)),
+                        ("timing", timing_frame(stats))):
         for ext, p in write_frame(frame, directory, stem).items():
             paths[f"{stem}.{ext}"] = p
     total_examples = sum(s.examples for s in stats)
@@ -64,6 +77,7 @@ def write_reports(stats: Sequence[PairStats], directory: str) -> Dict[str, str]:
         "certified": sum(s.verdict == "certified" for s in stats),
         "discrepancies": sum(s.verdict == "DISCREPANCY" for s in stats),
         "errors": sum(s.verdict == "ERROR" for s in stats),
+        "distinct_failures": sum(len(getattr(s, "findings", []) or []) for s in stats),
         "examples": total_examples, "seconds": total_wall,
         "examples_per_second": total_examples / total_wall if total_wall else 0.0,
         "compiles": sum(s.compiles for s in stats),

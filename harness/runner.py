@@ -19,7 +19,7 @@ from .registry import Pair
 from .strategies import Case, cases
 from .tolerance import default_tolerance
 
-__all__ = ["CaseResult", "PairStats", "Discrepancy", "evaluate", "certify_pair", "replay", "ORACLE"]
+__all__ = ["CaseResult", "PairStats", "Finding", "Discrepancy", "evaluate", "certify_pair", "replay", "ORACLE"]
 
 ORACLE = os.environ.get("TWINS_ORACLE", "1") != "0"
 ULP_SAMPLES_PER_CASE = 64
@@ -92,6 +92,26 @@ def _attach_oracle(pair: Pair, built: Built, result: CaseResult, theano_out: np.
 # certification of one pair and dtype
 # ---------------------------------------------------------------------------
 @dataclass
+class Finding:
+    """One distinct failure hypothesis found for a pair: a discrepancy or an error, its
+    minimal example, and the reproducer of that example (when one could be saved)."""
+
+    kind: str  # "DISCREPANCY" or "ERROR"
+    message: str
+    case: str = ""  # the failing example, described
+    reproducer: str = ""
+    pairs_source: str = ""
+
+    @property
+    def replay_command(self) -> str:
+        return replay_command(self.reproducer, self.pairs_source) if self.reproducer else ""
+
+    def as_dict(self) -> Dict[str, str]:
+        return {"kind": self.kind, "message": self.message, "case": self.case, "reproducer": self.reproducer,
+                "replay": self.replay_command}
+
+
+@dataclass
 class PairStats:
     """What certification of one (pair, dtype) saw; the reports are built from these."""
 
@@ -114,7 +134,6 @@ class PairStats:
     reproducer: str = ""
     pairs_source: str = ""  # the module that registered the pair (Pair.source)
     tolerance: str = ""
-    last_failure: Optional[Tuple[Case, CaseResult, Any]] = None
     # numerical truth (harness.oracle): blame of the worst case, its sides' distances to the oracle
     family: str = ""
     bound: str = ""  # what the allowance is made of: the pair's declared error bound + the table
@@ -126,6 +145,9 @@ class PairStats:
     ulp_samples: List[float] = field(default_factory=list)  # per-element ULP |theano - twin|, capped
     ratio_samples: List[float] = field(default_factory=list)  # per-case worst |diff|/allowed, capped
     worst_built: Optional[Tuple[Built, CaseResult]] = field(default=None, repr=False)
+    # every distinct failure (hypothesis reports several bugs of one pair separately); the
+    # verdict is DISCREPANCY when any of them is one, ``message``/``reproducer`` summarise them
+    findings: List[Finding] = field(default_factory=list)
 
     @property
     def replay_command(self) -> str:
@@ -160,13 +182,18 @@ class PairStats:
                 self.set_blame(blame)
         if not c.ok:
             self.failures += 1
-            self.last_failure = (result.case, result, built)
 
     def set_blame(self, blame: Any) -> None:
         self.blame = blame.verdict
         self.theano_ulps_to_oracle = blame.theano_ulps
         self.twin_ulps_to_oracle = blame.twin_ulps
         self.blame_note = blame.describe()
+
+    def failure_text(self) -> str:
+        """The message with the replay command of every reproducer (one per distinct failure)."""
+        if len(self.findings) > 1:  # the message already lists each failure and its command
+            return self.message
+        return self.message + (f"\nreplay with: {self.replay_command}" if self.reproducer else "")
 
     @property
     def examples_per_second(self) -> float:
@@ -187,11 +214,20 @@ def certify_pair(pair: Pair, dtype: str, profile: str = "dev", report_dir: Optio
     base = profiles.get_settings(profile)  # explicit: never the globally loaded profile
     max_examples = max(1, int(round(base.max_examples * pair.max_examples_scale)))
 
-    @settings(base, max_examples=max_examples)
+    # the explain phase (comments on which parts of a failing example vary freely) costs hundreds
+    # of re-runs per failure and certification never shows its output
+    phases = [p for p in base.phases if p.name != "explain"]
+
+    @settings(base, max_examples=max_examples, phases=phases)
     @given(case=cases(pair, dtype))
     def check(case: Case) -> None:
-        built = build(pair, case)
-        result = evaluate(pair, built)
+        built = None
+        try:
+            built = build(pair, case)
+            result = evaluate(pair, built)
+        except Exception as exc:
+            _tag(exc, case, built)  # each failure carries its own example, for its own reproducer
+            raise
         stats.add(result, built)
         ratio = result.comparison.max_bound_ratio
         # steer fuzzing towards the inputs that stress the layer most (hypothesis' targeted phase)
@@ -199,29 +235,89 @@ def certify_pair(pair: Pair, dtype: str, profile: str = "dev", report_dir: Optio
         if on_example is not None:
             on_example()
         if not result.ok:
-            raise Discrepancy(result.comparison.message(case.describe()))
+            raise _tag(Discrepancy(result.comparison.message(case.describe())), case, built)
 
     start = time.perf_counter()
+    failures: List[BaseException] = []
     try:
         check()
-        stats.verdict = "certified"
-    except Discrepancy as exc:
-        stats.verdict = "DISCREPANCY"
-        stats.message = str(exc).split("\nFalsifying example")[0]
-    except Exception as exc:  # a broken pair or strategy: report it, do not hide it
-        stats.verdict = "ERROR"
-        stats.message = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # discrepancies, and errors of a broken pair or strategy: report, never hide
+        failures = _leaves(exc)
     stats.wall_seconds = time.perf_counter() - start
     if ORACLE and stats.worst_built is not None:
         _confirm_blame(pair, stats)
     stats.worst_built = None  # do not keep the arrays alive
-    if stats.verdict != "certified" and report_dir is not None and stats.last_failure is not None:
-        from .reproducer import save_reproducer
+    for exc in failures:
+        finding = _finding(exc)
+        built = getattr(exc, _BUILT, None)
+        if report_dir is not None and built is not None:
+            from .reproducer import save_reproducer
 
-        case, _, built = stats.last_failure
-        stats.reproducer = save_reproducer(report_dir, pair, built)
-        stats.pairs_source = getattr(pair, "source", "") or ""
+            finding.reproducer = save_reproducer(report_dir, pair, built)
+            finding.pairs_source = getattr(pair, "source", "") or ""
+        stats.findings.append(finding)
+    _summarise(stats)
     return stats
+
+
+_CASE, _BUILT = "_twins_case", "_twins_built"
+
+
+def _tag(exc: BaseException, case: Case, built: Optional[Built]) -> BaseException:
+    """Attach the example (and its built arrays) to the exception hypothesis will report."""
+    for name, value in ((_CASE, case), (_BUILT, built)):
+        try:
+            setattr(exc, name, value)
+        except (AttributeError, TypeError):  # an exception type that refuses attributes
+            pass
+    return exc
+
+
+def _leaves(exc: BaseException) -> List[BaseException]:
+    """The individual failures in ``exc``: hypothesis raises an ExceptionGroup (possibly nested)
+    when it finds several distinct bugs. A flaky failure stays one error."""
+    from hypothesis.errors import Flaky
+
+    group = getattr(exc, "exceptions", None)  # (Base)ExceptionGroup, or the exceptiongroup backport's
+    if isinstance(group, (tuple, list)) and group and not isinstance(exc, Flaky):
+        return [leaf for sub in group for leaf in _leaves(sub)]
+    return [exc]
+
+
+def _finding(exc: BaseException) -> Finding:
+    case = getattr(exc, _CASE, None)
+    described = case.describe() if case is not None else ""
+    if isinstance(exc, Discrepancy):
+        return Finding("DISCREPANCY", str(exc).split("\nFalsifying example")[0], described)
+    message = f"{type(exc).__name__}: {exc}"
+    return Finding("ERROR", message + (f" (example: {described})" if described else ""), described)
+
+
+def _summarise(stats: PairStats) -> None:
+    """Verdict, message and reproducer of the pair from its findings."""
+    found = stats.findings
+    if not found:
+        stats.verdict = "certified"
+        return
+    kinds = [f.kind for f in found]
+    stats.verdict = "DISCREPANCY" if "DISCREPANCY" in kinds else "ERROR"
+    main = found[kinds.index(stats.verdict)]
+    stats.reproducer, stats.pairs_source = main.reproducer, main.pairs_source
+    if len(found) == 1:
+        stats.message = main.message
+        return
+    counts = ", ".join(f"{kinds.count(k)} {k.lower()}{'s' if kinds.count(k) > 1 else ''}"
+                       for k in ("DISCREPANCY", "ERROR") if k in kinds)
+    # one headline per failure first (what a JUnit message attribute or a log's first lines
+    # show), then each failure's details and its replay command
+    lines = [f"{len(found)} distinct failures ({counts}):"]
+    lines += [f"[{i}/{len(found)}] {f.kind}: {f.message.splitlines()[0]}" for i, f in enumerate(found, 1)]
+    for i, f in enumerate(found, 1):
+        details = f.message.splitlines()[1:]
+        if details or f.reproducer:
+            lines.append(f"[{i}/{len(found)}] details:")
+            lines += details + ([f"replay with: {f.replay_command}"] if f.reproducer else [])
+    stats.message = "\n".join(lines)
 
 
 def _confirm_blame(pair: Pair, stats: PairStats) -> None:

@@ -2,3 +2,4 @@
 import broken_twins
 
 broken_twins.register_broken()
+broken_twins.register_two_bugs()

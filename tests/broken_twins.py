@@ -79,3 +79,28 @@ def register_broken() -> list:
     names.append("BrokenClampSoftplusDense")
     return names
 
+
+
+class TwoBugsDense(L.DenseLayer):
+    """Two bugs on two code paths: a single-unit layer takes an unfinished fast path that
+    raises, every other layer subtracts the bias. Hypothesis finds both distinct failures."""
+
+    def get_output_for(self, input, **kwargs):
+        n = self.num_leading_axes % input.ndim
+        x = input.reshape(input.shape[:n] + (-1,))
+        if self.num_units == 1:
+            raise ValueError("single-unit fast path: not implemented")
+        act = x @ self.W.value
+        if self.b is not None:
+            act = act - self.b.value
+        return self.nonlinearity(act)
+
+
+def register_two_bugs(name: str = "BrokenTwoBugsDense") -> str:
+    """Register :class:`TwoBugsDense` with one graph structure per unit count (two compiles per dtype)."""
+    from harness.strategies import shapes
+    from hypothesis import strategies as st
+    draws = st.tuples(st.fixed_dictionaries({"num_units": st.sampled_from([1, 3]), "nonlinearity": st.just(None)}),
+                      shapes(min_ndim=2, max_ndim=2, max_side=6).map(lambda s: [s]))
+    register_pair(name, LT.DenseLayer, TwoBugsDense, draws, error_bound=dense_bound, family="broken", replace=True)
+    return name

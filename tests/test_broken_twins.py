@@ -108,3 +108,34 @@ def test_broken_twins_of_other_families_are_caught(real_name, tmp_path):
         assert stats.verdict == "DISCREPANCY", f"{name}: {stats.verdict} {stats.message}"
     finally:
         unregister_pair(name)
+
+
+def test_two_distinct_failures_are_each_reported_with_their_reproducers(tmp_path, capsys):
+    # Hypothesis finds two bugs in one pair (wrong values on one code path, an exception on
+    # another) and raises them together: each is its own finding with its message and
+    # reproducer, and the verdict (exit 1) is the discrepancy, not an environment error.
+    import json
+
+    import pandas as pd
+
+    from harness.cli import main
+
+    code = main(["certify", "--pairs-module", "broken_pairs_cli", "--no-builtin", "--layers", "BrokenTwoBugsDense",
+                 "--dtypes", "float32", "--profile", "ci", "--no-html", "--report-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "ExceptionGroup" not in out and "2 distinct failures (1 discrepancy, 1 error)" in out
+    assert "DISCREPANCY: Twin differs from Theano" in out and "ValueError: single-unit fast path" in out
+    commands = [line.split("replay with: ")[1].split() for line in out.splitlines() if "replay with: " in line]
+    assert len(commands) == 2 and commands[0][2] != commands[1][2]
+    assert all(os.path.exists(c[2]) for c in commands)
+    # the discrepancy's reproducer replays as a discrepancy (exit 1); the error's raises again (exit 2)
+    assert sorted(main(c[1:]) for c in commands) == [1, 2]
+
+    failures = pd.read_csv(tmp_path / "failures.csv")
+    assert sorted(failures["kind"]) == ["DISCREPANCY", "ERROR"] and (failures["of"] == 2).all()
+    assert failures["reproducer"].map(os.path.exists).all()
+    frame = pd.read_csv(tmp_path / "discrepancy.csv")
+    assert frame.loc[0, "verdict"] == "DISCREPANCY" and frame.loc[0, "distinct_failures"] == 2
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["discrepancies"] == 1 and summary["errors"] == 0 and summary["distinct_failures"] == 2

@@ -122,3 +122,41 @@ def test_certify_ids_rerun_count_and_junit(pytester):
     import xml.etree.ElementTree as ET
     case = ET.parse(str(pytester.path / "out.xml")).getroot().find(".//testcase")
     assert case.get("classname") == "conftest" and case.get("name") == "certify[MyBrokenDense-float32]"
+
+
+TWO_BUGS = textwrap.dedent('''
+    from hypothesis import strategies as st
+    import layers_np as L
+    import layers_theano as LT
+    from harness import register_pair
+    from harness.strategies import kwargs_and_shapes, shapes
+
+    class TwoBugs(L.DenseLayer):
+        def get_output_for(self, input, **kwargs):
+            if self.num_units == 1:
+                raise ValueError("single-unit fast path: not implemented")
+            return super().get_output_for(input, **kwargs) * 1.01
+
+    draws = kwargs_and_shapes({"num_units": st.sampled_from([1, 3]), "nonlinearity": st.none()},
+                              shapes(min_ndim=2, max_ndim=2, max_side=6))
+    register_pair("TwoBugsDense", LT.DenseLayer, TwoBugs, draws, dtypes=("float32",))
+''')
+
+
+def test_two_distinct_failures_in_the_plugin_and_junit(pytester):
+    pytester.makeconftest(TWO_BUGS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--twins-profile=ci", "-rA",
+                                           "--twins-report-dir=rep", "--junitxml=out.xml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*TwoBugsDense[[]float32[]] DISCREPANCY after*",
+                                 "*2 distinct failures (1 discrepancy, 1 error):*",
+                                 "*DISCREPANCY: Twin differs from Theano*", "*ERROR: ValueError: single-unit*"])
+    assert sum("replay with: twins replay rep/reproducers/" in l for l in result.outlines) == 2
+    import xml.etree.ElementTree as ET
+    case = ET.parse(str(pytester.path / "out.xml")).getroot().find(".//testcase")
+    failure = case.find("failure")
+    assert "DISCREPANCY: Twin differs" in failure.get("message") and "ValueError: single-unit" in failure.get("message")
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props["failure_1"].split(":")[0] in ("DISCREPANCY", "ERROR") and "failure_2" in props
+    assert {props["failure_1"].split(":")[0], props["failure_2"].split(":")[0]} == {"DISCREPANCY", "ERROR"}
+    assert props["failure_1_replay"] != props["failure_2_replay"]
