@@ -332,3 +332,41 @@ def test_a_layer_called_before_a_helper_changed_it_computes_its_new_output(helpe
     linear = L.Conv2DLayer(L.InputLayer((None, 3, 6, 6)), 4, 3, W=conv.W.value, nonlinearity=None,
                            b=None if conv.b is None else conv.b.value)
     np.testing.assert_array_equal(conv(x), linear(x))
+
+
+@pytest.mark.parametrize("side", sorted(SIDES))
+def test_instance_norm_layer_norm_standardize_sequences(side: str) -> None:
+    """Master normalization.py instance_norm/layer_norm and special.py standardize: layer order,
+    names, parameters (ScaleLayer 'scales', BiasLayer 'b', shared over 'auto') and tags."""
+    X = SIDES[side]
+    conv = X.Conv2DLayer(X.InputLayer((None, 3, 6, 6)), 4, 3, name="c")
+    out = X.instance_norm(conv)
+    assert _sequence(out, X)[1:] == [
+        ("Conv2DLayer", "c", [("c.W", (4, 3, 3, 3))]),
+        ("StandardizationLayer", "c_in", []),
+        ("ScaleLayer", "c_in_scale", [("c_in_scale.scales", (4,))]),
+        ("BiasLayer", "c_in_bias", [("c_in_bias.b", (4,))]),
+        ("NonlinearityLayer", "c_in_nonlin", []),
+    ]
+    assert out.input_layer.input_layer.input_layer.axes == (2, 3)
+    plain = X.instance_norm(X.Conv2DLayer(X.InputLayer((None, 3, 6, 6)), 4, 3, nonlinearity=None),
+                            learn_scale=False, learn_bias=False)
+    assert [type(l).__name__ for l in X.get_all_layers(plain)] == [
+        "InputLayer", "Conv2DLayer", "StandardizationLayer", "NonlinearityLayer"]
+    dense = X.DenseLayer(X.InputLayer((None, 5)), 6, name="d", nonlinearity=None)
+    out = X.layer_norm(dense, epsilon=1e-3)
+    assert _sequence(out, X)[1:] == [
+        ("DenseLayer", "d", [("d.W", (5, 6))]),
+        ("StandardizationLayer", "d_ln", []),
+        ("ScaleLayer", "d_ln_scale", [("d_ln_scale.scales", (6,))]),
+        ("BiasLayer", "d_ln_bias", [("d_ln_bias.b", (6,))]),
+        ("NonlinearityLayer", "d_ln_nonlin", []),
+    ]
+    assert out.input_layer.input_layer.input_layer.axes == (1,) and out.input_layer.input_layer.input_layer.epsilon == 1e-3
+    offset, scale = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 8.0])
+    std = X.standardize(X.InputLayer((None, 3)), offset, scale, shared_axes=0)
+    bias = std.input_layer
+    assert (type(bias).__name__, type(std).__name__) == ("BiasLayer", "ScaleLayer")
+    np.testing.assert_array_equal(bias.b.get_value(), -offset)
+    np.testing.assert_array_equal(std.scales.get_value(), 1.0 / scale)
+    assert X.get_all_params(std, trainable=True) == [] and len(X.get_all_params(std)) == 2
