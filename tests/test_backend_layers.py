@@ -370,3 +370,32 @@ def test_instance_norm_layer_norm_standardize_sequences(side: str) -> None:
     np.testing.assert_array_equal(bias.b.get_value(), -offset)
     np.testing.assert_array_equal(std.scales.get_value(), 1.0 / scale)
     assert X.get_all_params(std, trainable=True) == [] and len(X.get_all_params(std)) == 2
+
+
+def test_lasagne_alias_runs_recipes_style_imports_unchanged() -> None:
+    """In a fresh process (the alias changes sys.modules for good): Recipes-style imports."""
+    import subprocess
+    import sys
+
+    code = (
+        "from layers_theano import lasagne_alias; lasagne_alias.enable()\n"
+        "from lasagne.layers import InputLayer, DenseLayer, NonlinearityLayer\n"
+        "from lasagne.layers.dnn import Conv2DDNNLayer as ConvLayer, MaxPool2DDNNLayer as PoolLayer\n"
+        "from lasagne.layers.corrmm import Conv2DMMLayer\n"
+        "from lasagne.layers.cuda_convnet import Conv2DCCLayer\n"
+        "from lasagne.layers import batch_norm\n"
+        "from lasagne.nonlinearities import softmax\n"
+        "import lasagne, layers_theano\n"
+        "net = InputLayer((None, 3, 8, 8))\n"
+        "net = batch_norm(ConvLayer(net, 4, 3, pad=1))\n"
+        "net = DenseLayer(PoolLayer(net, 2), 5, nonlinearity=softmax)\n"
+        "assert lasagne.layers.get_output_shape(net) == (None, 5) and ConvLayer is layers_theano.Conv2DDNNLayer\n"
+        "assert lasagne.init.GlorotUniform is layers_theano.init.GlorotUniform\n"
+        "try:\n    import lasagne.updates\nexcept ImportError:\n    print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    code = ("from layers_theano import lasagne_alias, theano_compat\ntheano_compat.enable()\nimport lasagne\n"
+            "lasagne_alias.enable()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "the real lasagne is already imported" in done.stderr
