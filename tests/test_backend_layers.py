@@ -176,7 +176,7 @@ def _random_values(layer, rng):
     return [rng.uniform(0.5, 1.5, size=np.shape(v)) for v in L.get_all_param_values(layer)]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", ["float32"])  # each class is certified in both dtypes; one big compile here
 def test_helper_networks_twin_vs_theano(dtype: str) -> None:
     """batch_norm, batch_norm_dnn, instance_norm, layer_norm and standardize: the twin network
     built by the twin helpers computes what the Theano network built by the Theano helpers does."""
