@@ -1,0 +1,122 @@
+"""Keras 1.2.2 models at graph level (issue 14): the inference graph extracted from a Keras model
+computes what Keras's own ``predict`` computes, and converts to a numpy graph model certified
+node by node against PyTensor."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from harness.graph_gate import certify_graph
+from layers_np.graph import dumps_graph, loads_graph
+from layers_theano import keras_zoo
+from layers_theano.backend import config, pytensor
+from layers_theano.graph_export import convert
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _inputs(graph_inputs, rng, batch=5):
+    """A batch for the graph's inputs: token ids in [0, 40) with padding zeros first, normal floats."""
+    out = []
+    for var in graph_inputs:
+        shape = [batch if d is None else d for d in var.type.shape]
+        if var.type.dtype.startswith("int"):
+            ids = rng.integers(1, 40, size=shape)
+            ids[:, :2] = 0  # leading padding, masked by Embedding(mask_zero=True)
+            ids[0, :] = rng.integers(1, 40, size=shape[1])  # one sequence with no padding
+            out.append(ids.astype(var.type.dtype))
+        else:
+            out.append(rng.standard_normal(shape).astype(var.type.dtype))
+    return out
+
+
+@pytest.fixture(scope="module")
+def built():
+    """name -> (Keras model, (inputs, outputs) of its inference graph), float32."""
+    out = {}
+    for name in keras_zoo.FACTORIES:
+        model = keras_zoo.build_model(name, "float32", seed=3)
+        out[name] = (model, keras_zoo.model_graph(name, model))
+    return out
+
+
+@pytest.mark.parametrize("name", list(keras_zoo.FACTORIES))
+def test_inference_graph_computes_keras_predict(name, built):
+    from pytensor.graph.basic import ancestors, applys_between, graph_inputs
+    from pytensor.ifelse import IfElse
+
+    model, (ins, outs) = built[name]
+    # the Keras graph switches on the learning phase (Dropout, BatchNormalization, RNN dropout) ...
+    raw = list(applys_between(list(graph_inputs(model.outputs)), model.outputs))
+    assert any(isinstance(n.op, IfElse) for n in raw)
+    # ... the inference graph does not: no switch, no learning phase, no random generator
+    nodes = list(applys_between(ins, outs))
+    assert not any(isinstance(n.op, IfElse) for n in nodes)
+    from keras import backend as K
+    assert not any(v is K.learning_phase() for v in ancestors(outs))
+    assert not any("mrg" in type(n.op).__name__.lower() or "random" in type(n.op).__name__.lower() for n in nodes)
+    # the inputs declare the model's shapes, batch axis free
+    assert [tuple(v.type.shape) for v in ins] == [tuple(v._keras_shape) for v in model.inputs]
+    assert all(v.type.shape[0] is None for v in ins)
+
+    xs = _inputs(ins, np.random.default_rng(7))
+    ours = pytensor.function(ins, outs)(*xs)[0]
+    theirs = keras_zoo.keras_predict(model, xs, batch_size=5)
+    assert ours.dtype == theirs.dtype == np.float32 and ours.shape == theirs.shape
+    assert np.allclose(ours.sum(axis=1), 1, atol=1e-5)  # softmax rows: a wrong branch would still sum to 1 ...
+    # ... but not agree: the same ops on the same weights, possibly fused differently by the rewrites
+    # (static shapes), each float32 rounding 2^-24 relative on outputs in [0, 1]; a handful of ulp
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=8 * 2.0 ** -24)
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    a = keras_zoo.build_model("keras_merge", "float64", seed=1).get_weights()
+    b = keras_zoo.build_model("keras_merge", "float64", seed=1).get_weights()
+    c = keras_zoo.build_model("keras_merge", "float64", seed=2).get_weights()
+    assert all(x.dtype == np.float64 for x in a)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not any(np.array_equal(x, y) for x, y in zip(a, c))
+    with pytest.raises(KeyError, match="no Keras model 'nope'"):
+        keras_zoo.build_model("nope")
+
+
+@pytest.mark.parametrize("name", ["keras_cnn", "keras_merge"])
+def test_keras_model_converts_and_certifies_node_by_node(name, built):
+    model, graph = built[name]
+    converted = convert(graph)
+    loaded = loads_graph(dumps_graph(converted.spec, converted.arrays))  # the bytes to publish
+    assert [e["name"] for e in loaded.inputs] == [v.name for v in graph[0]]
+    report = certify_graph(converted, loaded, n_batches=2, batch_size=4, seed=2)
+    assert report.ok, report.message()
+    assert len(report.rows) == sum(len(n["outputs"]) for n in converted.spec["graph"]["nodes"])
+    # and the numpy model answers what Keras's predict answers
+    xs = _inputs(graph[0], np.random.default_rng(11))
+    np.testing.assert_allclose(loaded(*xs), keras_zoo.keras_predict(model, xs), rtol=0,
+                               atol=8 * 2.0 ** -24)  # float32 softmax outputs, as above
+    if name == "keras_cnn":
+        assert {"CorrMM", "Pool", "Dot22", "SoftmaxWithBias", "Reshape"} <= set(loaded.node_ops)
+
+
+def test_twins_convert_cli_leaves_home_alone(tmp_path):
+    """`twins convert layers_theano.keras_zoo:keras_merge`: Keras imported by the factory neither
+    reads nor writes ~/.keras, and the file loads."""
+    home = tmp_path / "home"
+    home.mkdir()
+    out = tmp_path / "merge.npz"
+    # the compile cache stays where it is (a cold cache would cost minutes)
+    flags = ",".join(f for f in (os.environ.get("PYTENSOR_FLAGS", ""),
+                                 f"base_compiledir={config.base_compiledir}") if f)
+    env = dict(os.environ, PYTHONPATH=ROOT, HOME=str(home), PYTENSOR_FLAGS=flags)
+    env.pop("KERAS_BACKEND", None)
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "convert", "layers_theano.keras_zoo:keras_merge",
+                           "-o", str(out)], capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "wrote" in proc.stdout and out.exists()
+    assert not (home / ".keras").exists()
+    model = loads_graph(out.read_bytes())
+    assert [e["name"] for e in model.inputs] == ["features", "context"]
+    assert [e["shape"] for e in model.inputs] == [[None, 16], [None, 10]]
