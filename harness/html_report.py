@@ -27,7 +27,7 @@ th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:middl
 th{background:#f0f0f0} td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.bad td{background:#fde8e8} tr.err td{background:#fff4d6}
 .v-certified{color:#17702a;font-weight:600} .v-DISCREPANCY{color:#b00020;font-weight:600}
-.v-ERROR{color:#a05a00;font-weight:600} .b-twin,.b-theano,.b-formula,.b-both{font-weight:600;color:#b00020}
+.v-ERROR{color:#a05a00;font-weight:600} .b-twin,.b-theano,.b-different,.b-both{font-weight:600;color:#b00020}
 .small{font-size:12px;color:#555} h2{margin-top:1.6em} img{display:block}
 """
 
@@ -139,8 +139,8 @@ def _links(stats: Any, base: str) -> str:
 
 
 def _bcls(blame: str) -> str:
-    """CSS class of a blame verdict: only a side (or a formula) to blame is highlighted."""
-    return "b-" + blame if blame in ("twin", "theano", "formula", "both") else "b-ok"
+    """CSS class of a blame verdict: only a side to blame (or different functions) is highlighted."""
+    return "b-" + blame.split()[0] if blame in ("twin", "theano", "different functions", "both") else "b-ok"
 
 
 def _family_rows(stats: Sequence[Any]) -> List[Tuple[str, Any]]:
@@ -161,10 +161,12 @@ def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tu
            f"<h1>{e(title)}</h1>",
            f"<p class='small'>Generated {e(time.strftime('%Y-%m-%d %H:%M:%S'))}. "
            "<b>diff/allowed</b>: the worst |theano - twin| over the allowance (table floor + the layer's declared "
-           "error bound); &gt; 1 fails. <b>Blame</b>: which side is further from a higher-precision oracle (the twin's "
-           "numerics on float64 / long double copies of the same arrays), judged against one side's rounding allowance "
-           "(half the declared bound + a few ulp); <i>formula</i> means Theano in float64 disagrees with the oracle too, "
-           "so the sides compute different functions. ULPs are of the tested dtype.</p>"]
+           "error bound); &gt; 1 fails. <b>Blame</b>: which side is further from a higher-precision reference "
+           "(Theano's own graph in float64 for a float32 discrepancy; the twin's numerics on float64 / long double "
+           "copies screen every case), judged against one side's rounding allowance (half the declared bound + a few "
+           "ulp); <i>different functions</i> means the two sides' float64 evaluations disagree as much as the sides "
+           "do (for float64 cases: by more than any precision loss), so no precision arbitrates: the two compute "
+           "different functions. ULPs are of the tested dtype.</p>"]
     if not images:
         out.append("<p class='small'>matplotlib is not installed: tables only.</p>")
     n_ok = sum(s.verdict == "certified" for s in stats)

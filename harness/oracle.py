@@ -1,27 +1,35 @@
-"""Which side is wrong? A higher-precision oracle for every comparison, and error attribution.
+"""Which side is wrong? Higher-precision references for every comparison, and error attribution.
 
-The oracle is the twin's numerics run on upcast copies of the same inputs and weights:
-float64 for float32 cases, ``np.longdouble`` for float64 cases where the platform's long
-double is wider than float64 and the twin's ops accept it. Where no wider oracle exists (a
-twin that refuses longdouble, or a platform whose long double is float64) the blame is
-``n/a`` with a note: the twin re-run at its own precision would always clear the twin.
-Each side's distance to the oracle is measured in ULPs of the tested dtype, and compared
+Two wider evaluations of the same inputs and weights serve as references:
+
+* **Theano's own graph in float64** (for float32 cases): the Theano layer compiled with float64
+  inputs and parameters. It is the reference the sides' distances are measured against, so a
+  twin's formula bug cannot make itself the yardstick. It costs a compile per graph structure
+  (shared with the float64 certification of the same structure), so it is run only for cases
+  where a side is to be blamed (a discrepancy, or a side beyond rounding).
+* **the twin's numerics on upcast copies** (float64 for float32 cases, ``np.longdouble`` for
+  float64 cases where the platform's long double is wider): cheap, run for every case as the
+  first screen; for float64 cases it is the only wider evaluation (there is no Theano wider
+  than float64), so there Theano's float64 output stands for Theano's function.
+
+Each side's distance to the reference is measured in ULPs of the tested dtype and compared
 with the rounding allowance of one side (``harness.bounds.side_allowance``: half the pair's
 declared error bound plus a few ULPs).
 
 Verdicts (``Blame.verdict``), judged on the elements where Theano and the twin differ:
 
-* ``both within rounding``: both sides are within their rounding allowance of the oracle;
+* ``both within rounding``: both sides are within their rounding allowance of the reference;
 * ``theano`` / ``twin``: that side is beyond its allowance and the other is not (or is at
   least ``DOMINANCE`` times closer);
 * ``both``: both sides are beyond their allowance by similar factors;
-* ``formula``: a cross-check (Theano itself run in float64) disagrees with the oracle as
-  much as the tested side does: the two sides compute *different functions* (a semantic
-  difference, e.g. a wrong threshold or a sign), which precision cannot arbitrate. The
-  oracle follows the twin's formula, so without this check such a difference would be
-  blamed on Theano;
+* ``different functions``: the two sides' wider evaluations (Theano's graph and the twin's
+  numerics, both in float64) disagree with each other as much as the sides do, so no
+  precision arbitrates: the two compute different functions (a wrong threshold, a sign, a
+  missing ``abs``). For float64 cases: Theano is further from the twin's longdouble result
+  than any precision loss explains (``UNCHECKED_FORMULA_RATIO`` allowances). Distances are
+  then given to Theano's graph, the function the twin must compute;
 * ``identical``: the two outputs are bit-identical (nothing to blame);
-* ``n/a``: no oracle (the twin raised, shapes differ, or the output is not floating point).
+* ``n/a``: no reference (the twin raised, shapes differ, or the output is not floating point).
 
 The per-layer split of a network's error into the error a layer *adds* and the error it
 *amplifies* from its inputs is :func:`attribute_network` (and :func:`attribute_from_report`
@@ -38,18 +46,25 @@ import numpy as np
 
 from .bounds import ROUNDING_ULPS, side_allowance, ulps
 
-__all__ = ["Blame", "oracle_dtype_for", "twin_output", "oracle_output", "blame_arrays", "blame_case",
+__all__ = ["Blame", "oracle_dtype_for", "twin_output", "oracle_output", "theano_reference", "blame_arrays",
+           "blame_case", "DIFFERENT", "SIDES",
            "ulp_sample", "LayerAttribution", "attribute_network", "attribute_arrays", "attribute_from_report",
            "VERDICTS", "DOMINANCE"]
 
-VERDICTS = ("both within rounding", "theano", "twin", "both", "formula", "identical", "n/a")
+DIFFERENT = "different functions"
+SIDES = ("theano", "twin", "both")  # verdicts that blame a side
+VERDICTS = ("both within rounding", "theano", "twin", "both", DIFFERENT, "identical", "n/a")
 UNCHECKED_FORMULA_RATIO = 2.0 ** 32  # float64 cases: beyond this many allowances, a formula difference
 DOMINANCE = 2.0  # with both sides beyond rounding, blame one side only if it is this many times further
 
 
 @dataclass
 class Blame:
-    """Distances of each side to the oracle, and who is to blame.
+    """Distances of each side to the reference, and who is to blame.
+
+    ``reference`` names what the distances are measured against (Theano's graph in float64,
+    or the twin's numerics upcast); ``functions_ratio`` is the largest disagreement of the two
+    sides' wider evaluations with each other, over one side's rounding allowance.
 
     ``*_ulps`` are maxima over the elements where Theano and the twin differ, in ULPs of the
     tested dtype; ``*_ulps_at_worst`` are at the comparison's worst element; ``*_ratio`` are
@@ -65,8 +80,10 @@ class Blame:
     twin_ratio: float = 0.0
     oracle_dtype: str = ""
     differing: int = 0
-    cross_checked: bool = False
-    theano64_ratio: Optional[float] = None
+    cross_checked: bool = False  # Theano's own graph in float64 was evaluated
+    theano64_ratio: Optional[float] = None  # = functions_ratio, under its former name
+    functions_ratio: Optional[float] = None
+    reference: str = ""
     note: str = ""
 
     def as_dict(self) -> Dict[str, Any]:
@@ -75,8 +92,9 @@ class Blame:
     def describe(self) -> str:
         if self.verdict in ("n/a", "identical"):
             return self.verdict + (f" ({self.note})" if self.note else "")
+        ref = self.reference or f"the {self.oracle_dtype} oracle"
         text = (f"{self.verdict}: theano {self.theano_ulps:.3g} ulp ({self.theano_ratio:.3g}x rounding), "
-                f"twin {self.twin_ulps:.3g} ulp ({self.twin_ratio:.3g}x rounding) from the {self.oracle_dtype} oracle")
+                f"twin {self.twin_ulps:.3g} ulp ({self.twin_ratio:.3g}x rounding) from {ref}")
         return text + (f"; {self.note}" if self.note else "")
 
 
@@ -211,41 +229,74 @@ def blame_arrays(theano: np.ndarray, twin: np.ndarray, oracle: np.ndarray, dtype
     return blame
 
 
-def _cross_check(pair: Any, built: Any, oracle: np.ndarray, theano: np.ndarray, twin: np.ndarray,
-                 bound: Optional[np.ndarray], blame: Blame) -> None:
-    """Run Theano in float64 on the upcast arrays: does Theano's formula converge to the oracle?
-
-    If Theano in float64 is as far from the oracle (in tested-dtype ulps) as the blamed side,
-    the difference is not rounding: the verdict becomes ``formula``.
-    """
+def theano_reference(pair: Any, built: Any) -> Optional[np.ndarray]:
+    """Theano's own graph in float64 on float64 copies of a float32 case's arrays (None for a
+    float64 case: there is no wider Theano). One compile per graph structure, shared with the
+    float64 certification of that structure (``harness.execute.compiled_function``)."""
     from .execute import build, run_theano
 
     tested = built.case.dtype
+    if np.dtype(tested).itemsize >= 8:
+        return None
     case64 = dataclasses.replace(built.case, dtype="float64")
     b64 = build(pair, case64, inputs=_upcast(built.inputs, tested, "float64"),
                 params=_upcast(built.params, tested, "float64"))
-    th64 = run_theano(pair, b64)[0]
-    if th64.shape != oracle.shape:
-        return
-    differ = theano != twin
-    r = np.where(differ, _ratio(th64, oracle, ulps(th64, oracle, tested), side_allowance(oracle, tested, bound)), 0.0)
-    blame.cross_checked = True
-    blame.theano64_ratio = _finite_max(r)
-    worst_side = max(blame.theano_ratio, blame.twin_ratio)
-    if blame.theano64_ratio > 1.0 and blame.theano64_ratio >= worst_side / DOMINANCE:
-        blame.note = (f"Theano in float64 is {blame.theano64_ratio:.3g}x rounding from the twin's float64 result: "
-                      f"the sides compute different functions ({blame.verdict} was the precision verdict)")
-        blame.verdict = "formula"
+    return np.asarray(run_theano(pair, b64)[0])
+
+
+def _append(blame: Blame, note: str) -> None:
+    blame.note = (blame.note + "; " if blame.note else "") + note
+
+
+def _differ(theano: np.ndarray, twin: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return ~((theano == twin) | (np.isnan(theano) & np.isnan(twin)))
+
+
+def _functions_ratio(a: np.ndarray, b: np.ndarray, where: np.ndarray, dtype: str,
+                     bound: Optional[np.ndarray]) -> float:
+    """max over ``where`` of |a - b| / one side's allowance (tested-dtype ulps, half the bound)."""
+    r = _ratio(a, b, ulps(a, b, dtype), side_allowance(b, dtype, bound))
+    return _finite_max(np.where(where, r, 0.0))
+
+
+def _judge_with_theano(pair: Any, built: Any, theano: np.ndarray, twin: np.ndarray, upcast_twin: Optional[np.ndarray],
+                       bound: Optional[np.ndarray], worst_index: Optional[Tuple[int, ...]],
+                       screen: Blame) -> Blame:
+    """Blame against Theano's graph in float64; ``different functions`` when the twin's own
+    float64 numerics disagree with it as much as the sides disagree."""
+    ref = theano_reference(pair, built)
+    if ref is None or ref.shape != theano.shape:
+        return screen
+    tested = built.case.dtype
+    blame = blame_arrays(theano, twin, ref, tested, bound, worst_index, "float64")
+    blame.reference, blame.cross_checked = "Theano's graph in float64", True
+    if upcast_twin is None:
+        _append(blame, "the twin has no wider evaluation: whether the two compute the same function is not checked")
+        return blame
+    blame.functions_ratio = blame.theano64_ratio = _functions_ratio(upcast_twin, ref, _differ(theano, twin),
+                                                                    tested, bound)
+    if blame.verdict not in SIDES:
+        return blame
+    worst = max(blame.theano_ratio, blame.twin_ratio)
+    if blame.functions_ratio > 1.0 and blame.functions_ratio >= worst / DOMINANCE:
+        _append(blame, f"Theano's graph and the twin's numerics, both in float64, differ by "
+                       f"{blame.functions_ratio:.3g}x rounding: the two compute different functions "
+                       f"(by distance to Theano's graph alone: {blame.verdict})")
+        blame.verdict = DIFFERENT
+    return blame
 
 
 def blame_case(pair: Any, built: Any, theano: Optional[np.ndarray] = None, twin: Optional[np.ndarray] = None,
                bound: Optional[np.ndarray] = None, worst_index: Optional[Tuple[int, ...]] = None,
-               cross_check: bool = False) -> Blame:
+               cross_check: bool = True) -> Blame:
     """Blame for one built case (``harness.execute.Built``).
 
-    ``theano``/``twin``/``bound`` are recomputed when not given. ``cross_check`` also runs
-    Theano in float64 (one compile per structure, float32 cases only) when a side is blamed,
-    to tell a precision problem from a formula difference.
+    ``theano``/``twin``/``bound`` are recomputed when not given. The twin's upcast numerics
+    screen the case; when a side would be blamed and ``cross_check`` is true, a float32 case
+    is judged against Theano's own graph in float64 (:func:`theano_reference`), which also
+    tells a precision problem from a difference of functions. A float64 case further from the
+    twin's longdouble result than any precision loss explains is ``different functions``.
     """
     from .execute import run_theano, run_twin
 
@@ -259,32 +310,37 @@ def blame_case(pair: Any, built: Any, theano: Optional[np.ndarray] = None, twin:
     theano, twin = np.asarray(theano), np.asarray(twin)
     if theano.dtype.kind != "f":
         return Blame(note="not floating point")
-    oracle, odtype, note = oracle_output(pair, built)
-    if oracle is None:
-        return Blame(note=note)
-    if bound is None and pair.error_bound is not None and oracle.shape == theano.shape:
+    if bound is None and pair.error_bound is not None and twin.shape == theano.shape:
         try:
             with np.errstate(all="ignore"):
                 bound = pair.error_bound(built.case, built.inputs, built.params, built.case.kwargs)
         except Exception:
             bound = None
-    blame = blame_arrays(theano, twin, oracle, built.case.dtype, bound, worst_index, odtype)
-    if note:
+    oracle, odtype, note = oracle_output(pair, built)
+    if oracle is not None:
+        blame = blame_arrays(theano, twin, oracle, built.case.dtype, bound, worst_index, odtype)
+        blame.reference = f"the twin's numerics in {odtype}"
+    else:
+        blame = Blame(note=note)
+    if note and oracle is not None:
         blame.note = note
-    if cross_check and blame.verdict in ("theano", "twin", "both") and np.dtype(built.case.dtype).itemsize >= 8:
-        # no wider Theano to cross-check with: a distance no precision loss short of float16
-        # explains (float32 rounding of a float64 result is ~2^29 ulp) is called a formula difference
-        worst = max(blame.theano_ratio, blame.twin_ratio)
-        if worst > UNCHECKED_FORMULA_RATIO:
-            blame.note = (blame.note + "; " if blame.note else "") + (
-                f"{blame.verdict} was the precision verdict; {worst:.3g}x rounding is beyond any precision loss: "
-                "the sides compute different functions (not cross-checked: no Theano wider than float64)")
-            blame.verdict = "formula"
-    if (cross_check and blame.verdict in ("theano", "twin", "both") and np.dtype(built.case.dtype).itemsize < 8):
+    single = np.dtype(built.case.dtype).itemsize < 8
+    if cross_check and single and (blame.verdict in SIDES or (oracle is None and twin.shape == theano.shape)):
         try:
-            _cross_check(pair, built, oracle, theano, twin, bound, blame)
-        except Exception as exc:  # the cross-check is advisory
-            blame.note = (blame.note + "; " if blame.note else "") + f"float64 cross-check failed: {type(exc).__name__}"
+            return _judge_with_theano(pair, built, theano, twin, oracle, bound, worst_index, blame)
+        except Exception as exc:  # the reference is advisory
+            _append(blame, f"Theano's float64 reference failed: {type(exc).__name__}")
+            return blame
+    if not single and blame.verdict in SIDES and max(blame.theano_ratio, blame.twin_ratio) > UNCHECKED_FORMULA_RATIO:
+        # no Theano wider than float64: a distance no precision loss short of float16 explains
+        # (float32 rounding of a float64 result is ~2^29 ulp) is a difference of functions;
+        # Theano's float64 output is then Theano's function, the twin's distance is to it
+        precision, screen = blame.verdict, max(blame.theano_ratio, blame.twin_ratio)
+        blame = blame_arrays(theano, twin, theano, built.case.dtype, bound, worst_index, built.case.dtype)
+        blame.verdict, blame.reference, blame.functions_ratio = DIFFERENT, "Theano's float64 output", screen
+        _append(blame, f"Theano's output is {screen:.3g}x rounding from the twin's {odtype} result, beyond any "
+                       f"precision loss: the two compute different functions (by distance to the twin's result "
+                       f"alone: {precision}; no Theano wider than float64 to cross-check)")
     return blame
 
 

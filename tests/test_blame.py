@@ -115,11 +115,48 @@ def test_real_dense_pair_is_within_rounding():
 
 
 def test_formula_difference_is_not_passed_off_as_precision():
-    # The oracle follows the twin's formula, so by distance alone Theano looks wrong; Theano
-    # run in float64 disagrees just as much, which exposes a formula difference.
+    # The twin's own numerics in float64 follow its formula, so by distance to them alone
+    # Theano looks wrong; Theano's graph in float64 disagrees with them as much as the sides
+    # disagree, which exposes a difference of functions.
     stats = certify_pair(get_pair("BlameSignTwinDense"), "float32", "ci")
     assert stats.verdict == "DISCREPANCY"
-    assert stats.blame == "formula", stats.blame_note
+    assert stats.blame == "different functions", stats.blame_note
+    assert "theano" not in stats.blame_counts, stats.blame_counts
+
+
+def signed_square(x):
+    """x |x| on the Theano side."""
+    return x * T.abs(x)
+
+
+def signed_square_missing_abs(x):
+    """The twin's port forgot the abs: x * x."""
+    return (x * x).astype(x.dtype)
+
+
+register_function("signed_square_missing_abs", signed_square, signed_square_missing_abs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_twin_missing_an_abs_is_never_blamed_on_theano(dtype):
+    # The issue's case: judged by the twin's own formula in float64, every case read "theano"
+    # and Theano stood ~1e6 ulp from the "oracle". Judged against Theano's graph (float32) or
+    # by a distance no precision loss explains (float64), the two compute different functions,
+    # and Theano is at its own function.
+    draws = st.tuples(st.just({"nonlinearity": Fn("signed_square_missing_abs")}),
+                      shapes(min_ndim=2, max_ndim=2, max_side=8).map(lambda s: [s]))
+    pair = register_pair("BlameMissingAbs", LT.NonlinearityLayer, L.NonlinearityLayer, draws,
+                         family="blame-test", replace=True)
+    try:
+        stats = certify_pair(pair, dtype, "ci")
+    finally:
+        unregister_pair("BlameMissingAbs")
+    assert stats.verdict == "DISCREPANCY"
+    assert not {"theano", "both"} & set(stats.blame_counts), stats.blame_counts
+    assert stats.blame == "different functions", stats.blame_note
+    assert "compute different functions" in stats.blame_note
+    assert stats.blame_counts.get("different functions", 0) >= stats.failures > 0, stats.blame_counts
+    assert stats.theano_ulps_to_oracle < 1.0 and stats.twin_ulps_to_oracle > 1e4, stats.blame_note
 
 
 # ---------------------------------------------------------------------------
