@@ -84,6 +84,10 @@ def _caller_module() -> str:
     return str(frame.f_globals.get("__name__", "")) if frame is not None else ""
 
 
+def _is_builtin(module: str) -> bool:
+    return module == BUILTIN or module.startswith(BUILTIN + ".")
+
+
 def register_pair(name: str, theano_layer: Callable[..., Any], numpy_layer: Callable[..., Any], draws: Any,
                   replace: bool = False, **options: Any) -> Pair:
     """Register a Theano layer and its twin for certification; returns the Pair.
@@ -96,11 +100,15 @@ def register_pair(name: str, theano_layer: Callable[..., Any], numpy_layer: Call
     if name in _REGISTRY and not replace:
         existing = _REGISTRY[name]
         if existing.theano_layer is theano_layer and existing.numpy_layer is numpy_layer:
-            if _LOADING:
+            if _LOADING and not _is_builtin(existing.source):
                 existing.source = _LOADING[-1]
             return existing
         raise ValueError(f"register_pair: a pair named {name!r} is already registered (pass replace=True)")
-    options.setdefault("source", _LOADING[-1] if _LOADING else _caller_module())
+    caller = _caller_module()
+    # a catalogue module imported as a side effect of loading a user's pairs module (which
+    # imports a catalogue helper) still registers built-in pairs: their source is the catalogue
+    default_source = BUILTIN if _is_builtin(caller) else (_LOADING[-1] if _LOADING else caller)
+    options.setdefault("source", default_source)
     pair = Pair(name=name, theano_layer=theano_layer, numpy_layer=numpy_layer, draws=draws, **options)
     if name in _REGISTRY:
         unregister_pair(name)
@@ -178,7 +186,7 @@ def load_pairs(modules: Sequence[str] = (), builtin: bool = False) -> None:
 
 def load_source(source: str) -> None:
     """Load the pairs of one recorded ``Pair.source`` (the catalogue's submodules load it whole)."""
-    if source == BUILTIN or source.startswith(BUILTIN + "."):
+    if _is_builtin(source):
         load_pairs(builtin=True)
     else:
         load_pairs([source])

@@ -49,3 +49,27 @@ def test_named_functions_share_the_registry():
     assert resolve(Fn("registry_wrong_tanh"), "theano") is LT.nonlinearities.tanh
     assert twin_of(LT.nonlinearities.tanh) is L.nonlinearities.tanh
     assert twin_of(LT.DenseLayer) is L.DenseLayer and twin_of(object()) is None
+
+
+def test_catalogue_pairs_keep_their_source_when_a_user_module_imports_the_catalogue():
+    """A user's pairs module that imports a catalogue helper (as tests/broken_pairs_cli.py does)
+    triggers the catalogue's registrations; those pairs are still the catalogue's, so a reproducer
+    of a built-in pair does not name the user's module and tests filtering built-in pairs see them."""
+    import json
+    import pathlib
+    import subprocess
+    import sys
+
+    tests_dir = pathlib.Path(__file__).resolve().parent
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(tests_dir)!r})\n"
+        "from harness import registry\n"
+        "registry.load_pairs(['broken_pairs_cli'])\n"
+        "print(json.dumps({p.name: p.source for p in registry.all_pairs()}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=tests_dir.parent, check=True).stdout
+    sources = json.loads(out.splitlines()[-1])
+    assert sources["DenseLayer"] == "harness.catalogue", sources["DenseLayer"]
+    assert sources["BrokenSignDense"] == "broken_pairs_cli", sources["BrokenSignDense"]
