@@ -28,8 +28,16 @@ th{background:#f0f0f0} td.num{text-align:right;font-variant-numeric:tabular-nums
 tr.bad td{background:#fde8e8} tr.err td{background:#fff4d6}
 .v-certified{color:#17702a;font-weight:600} .v-DISCREPANCY{color:#b00020;font-weight:600}
 .v-ERROR{color:#a05a00;font-weight:600} .b-twin,.b-theano,.b-different,.b-both{font-weight:600;color:#b00020}
-.small{font-size:12px;color:#555} h2{margin-top:1.6em} img{display:block}
+.small{font-size:12px;color:#555} h2{margin-top:1.6em} img{display:block;max-width:100%}
+nav#toc{border:1px solid #ddd;background:#fafafa;padding:0.4em 1em;display:inline-block;font-size:13px}
+nav#toc ul{margin:0.2em 0;padding-left:1.2em} details{margin:0.3em 0} summary{cursor:pointer}
+details.pair>summary{font-size:14px} details.pair>div{margin-left:1.2em}
 """
+
+# a link to a collapsed section opens it (and the hash of a fresh load too)
+OPEN_TARGET = ("<script>function twinsOpen(){var t=document.getElementById(location.hash.slice(1));"
+               "if(t&&t.tagName==='DETAILS'){t.open=true;}}"
+               "window.addEventListener('hashchange',twinsOpen);twinsOpen();</script>")
 
 
 def have_matplotlib() -> bool:
@@ -40,19 +48,12 @@ def have_matplotlib() -> bool:
         return False
 
 
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _png(fig: Any) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=72, bbox_inches="tight")
-    _plt().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -60,7 +61,7 @@ def _img(uri: Optional[str], alt: str) -> str:
     return f'<img src="{uri}" alt="{html.escape(alt)}">' if uri else ""
 
 
-def _log_hist(ax: Any, values: Sequence[float], label: str, color: str) -> None:
+def _log_hist(ax: Any, values: Sequence[float], label: str, what: str, color: str) -> None:
     v = np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64)
     zeros = int((v <= 0).sum())
     pos = v[v > 0]
@@ -69,30 +70,56 @@ def _log_hist(ax: Any, values: Sequence[float], label: str, color: str) -> None:
         bins = np.logspace(lo, max(hi, lo + 1), int(max(hi - lo, 1) * 4) + 1)
         ax.hist(pos, bins=bins, color=color)
         ax.set_xscale("log")
-    ax.set_xlabel(label + (f"  ({zeros} exactly 0)" if zeros else ""), fontsize=8)
+    # short axis label; the counts go in the title, so neighbouring labels never run into each other
+    ax.set_xlabel(label, fontsize=8)
+    ax.set_title(f"{len(v)} {what}" + (f", {zeros} exactly 0" if zeros else ""), fontsize=8)
     ax.tick_params(labelsize=7)
 
 
-def pair_figure(stats: Any) -> Optional[str]:
-    """ULP histogram of |theano - twin| and histogram of per-case |diff|/allowed, as a data URI."""
+def _figure(width: float, height: float) -> Any:
+    """A Figure with the constrained layout: labels, titles and legends stay inside it."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def pair_histograms(stats: Any) -> Optional[Any]:
+    """The Figure of :func:`pair_figure` (None without samples)."""
     ulps = getattr(stats, "ulp_samples", []) or []
     ratios = getattr(stats, "ratio_samples", []) or []
     if not ulps and not ratios:
         return None
-    plt = _plt()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(6.4, 1.7))
-    _log_hist(a, ulps, f"ULP |theano - twin| ({stats.dtype}), {len(ulps)} elements", "#4a78b5")
-    _log_hist(b, ratios, f"per-case worst |diff| / allowed, {len(ratios)} cases", "#c0702a")
+    fig = _figure(7.0, 2.1)
+    a, b = fig.subplots(1, 2)
+    _log_hist(a, ulps, f"ULP |theano - twin| ({stats.dtype})", "elements", "#4a78b5")
+    _log_hist(b, ratios, "per-case worst |diff| / allowed", "cases", "#c0702a")
     b.axvline(1.0, color="#b00020", lw=1)
-    return _png(fig)
+    return fig
 
 
-def network_figure(name: str, rows: Sequence[Any]) -> Optional[str]:
-    """Per-layer bars: total error, the error the layer adds, and the error it propagates."""
+def pair_figure(stats: Any) -> Optional[str]:
+    """ULP histogram of |theano - twin| and histogram of per-case |diff|/allowed, as a data URI."""
+    fig = pair_histograms(stats)
+    return _png(fig) if fig is not None else None
+
+
+LABEL_CHARS = 22  # a layer's tick label is cut to this many characters (the table has the full name)
+
+
+def _short_label(text: str) -> str:
+    return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1] + "\u2026"
+
+
+def network_bars(name: str, rows: Sequence[Any]) -> Optional[Any]:
+    """The Figure of :func:`network_figure` (None without rows).
+
+    Labels stand vertically, one bar group per 0.32 inch (above the 7 pt label height), so
+    they never overlap however many layers; the legend sits above the axes.
+    """
     if not rows:
         return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(rows) + 1.5), 2.6))
+    fig = _figure(max(5.0, 0.32 * len(rows) + 2.0), 3.6)
+    ax = fig.subplots()
     x = np.arange(len(rows))
     positive = []
     for k, (field, color, label) in enumerate((("total_abs", "#555555", "total |twin - theano|"),
@@ -107,12 +134,19 @@ def network_figure(name: str, rows: Sequence[Any]) -> Optional[str]:
     if positive:
         ax.set_ylim(min(positive) / 10, max(positive) * 10)
     ax.set_xticks(x)
-    ax.set_xticklabels([f"{r.index}:{r.name}" for r in rows], rotation=45, ha="right", fontsize=7)
+    ax.set_xticklabels([_short_label(f"{r.index}:{r.name}") for r in rows], rotation=90, fontsize=7)
+    ax.set_xlim(-0.6, len(rows) - 0.4)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_ylabel("max abs error", fontsize=8)
-    ax.set_title(name, fontsize=9)
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _png(fig)
+    ax.legend(title=name, title_fontsize=8, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncol=3 if len(rows) >= 12 else 1)
+    return fig
+
+
+def network_figure(name: str, rows: Sequence[Any]) -> Optional[str]:
+    """Per-layer bars: total error, the error the layer adds, and the error it propagates."""
+    fig = network_bars(name, rows)
+    return _png(fig) if fig is not None else None
 
 
 def _num(x: Any) -> str:
@@ -152,6 +186,24 @@ def _family_rows(stats: Sequence[Any]) -> List[Tuple[str, Any]]:
     return sorted(best.items())
 
 
+def _toc(stats: Sequence[Any], networks: Sequence[Tuple[str, Any, Any]]) -> str:
+    """The table of contents: every section, each failing pair and each network by anchor."""
+    e = html.escape
+    bad = [(i, s) for i, s in enumerate(stats) if s.verdict != "certified"]
+    items = ["<li><a href='#families'>Worst error-to-bound ratio per family</a></li>",
+             f"<li><a href='#pairs'>Pairs</a> ({len(stats)} pair-dtypes, {len(bad)} failing)</li>",
+             "<li><a href='#per-pair'>Per pair</a>"]
+    if bad:
+        items.append("<ul>" + "".join(f"<li><a href='#pair-{i}'>{e(s.pair)} [{e(s.dtype)}]</a> "
+                                      f"<span class='v-{e(s.verdict)}'>{e(s.verdict)}</span></li>" for i, s in bad)
+                     + "</ul>")
+    items.append("</li>")
+    if networks:
+        items.append("<li><a href='#networks'>Networks</a><ul>" + "".join(
+            f"<li><a href='#net-{k}'>{e(name)}</a></li>" for k, (name, _, _) in enumerate(networks)) + "</ul></li>")
+    return "<nav id='toc'><b>Contents</b><ul>" + "".join(items) + "</ul></nav>"
+
+
 def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tuple[str, Any, Any]] = (),
                 title: str = "theano-twins certification", images: Optional[bool] = None) -> str:
     """The report as a string. ``networks``: ``(name, NetworkReport, attribution rows or None)``."""
@@ -170,9 +222,10 @@ def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tu
     if not images:
         out.append("<p class='small'>matplotlib is not installed: tables only.</p>")
     n_ok = sum(s.verdict == "certified" for s in stats)
-    out.append(f"<p><b>{n_ok}/{len(stats)}</b> pair-dtypes certified.</p>")
+    out.append(f"<p id='summary'><b>{n_ok}/{len(stats)}</b> pair-dtypes certified.</p>")
+    out.append(_toc(stats, networks))
 
-    out.append("<h2>Worst error-to-bound ratio per family</h2><table><tr><th>family</th><th>worst diff/allowed</th>"
+    out.append("<h2 id='families'>Worst error-to-bound ratio per family</h2><table><tr><th>family</th><th>worst diff/allowed</th>"
                "<th>pair</th><th>dtype</th><th>blame</th></tr>")
     for fam, s in _family_rows(stats):
         out.append(f"<tr><td>{e(fam)}</td><td class='num'>{_num(s.worst_ratio)}</td><td>{e(s.pair)}</td>"
@@ -180,7 +233,7 @@ def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tu
                    f"{e(getattr(s, 'blame', ''))}</td></tr>")
     out.append("</table>")
 
-    out.append("<h2>Pairs</h2><table><tr><th>pair</th><th>family</th><th>dtype</th><th>verdict</th><th>examples</th>"
+    out.append("<h2 id='pairs'>Pairs</h2><table><tr><th>pair</th><th>family</th><th>dtype</th><th>verdict</th><th>examples</th>"
                "<th>worst ulp</th><th>worst diff/allowed</th><th>bound</th><th>blame</th><th>theano ulp to oracle</th>"
                "<th>twin ulp to oracle</th><th>reproducer</th></tr>")
     for i, s in enumerate(stats):
@@ -196,10 +249,14 @@ def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tu
             f"<td>{_links(s, base_dir)}</td></tr>")
     out.append("</table>")
 
-    out.append("<h2>Per pair</h2>")
+    out.append("<h2 id='per-pair'>Per pair</h2><p class='small'>Failing pairs are open; a certified pair "
+               "opens on a click.</p>")
     for i, s in enumerate(stats):
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(getattr(s, "blame_counts", {}).items()))
-        out.append(f"<h3 id='pair-{i}'>{e(s.pair)} [{e(s.dtype)}] <span class='v-{e(s.verdict)}'>{e(s.verdict)}</span></h3>")
+        opened = " open" if s.verdict != "certified" else ""
+        out.append(f"<details class='pair' id='pair-{i}'{opened}><summary><b>{e(s.pair)}</b> [{e(s.dtype)}] "
+                   f"<span class='v-{e(s.verdict)}'>{e(s.verdict)}</span> <span class='small'>diff/allowed "
+                   f"{_num(s.worst_ratio)}, blame {e(getattr(s, 'blame', '') or '-')}</span></summary><div>")
         out.append("<p class='small'>")
         out.append(f"worst diff/allowed {_num(s.worst_ratio)}; worst ulp {_num(s.worst_ulp)}; tolerance {e(s.tolerance)}; "
                    f"bound {e(getattr(s, 'bound', ''))}<br>")
@@ -223,20 +280,23 @@ def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tu
         out.append("</p>")
         if images:
             out.append(_img(pair_figure(s), f"error histograms of {s.pair} {s.dtype}"))
+        out.append("</div></details>")
 
     if networks:
-        out.append("<h2>Networks</h2>")
-    for name, report, rows in networks:
+        out.append("<h2 id='networks'>Networks</h2>")
+    for k, (name, report, rows) in enumerate(networks):
         if rows is None and report is not None:
             from .oracle import attribute_from_report
             rows = attribute_from_report(report)
         verdict = "certified" if report is None or report.ok else "DISCREPANCY"
-        out.append(f"<h3>{e(name)} <span class='v-{verdict}'>{verdict}</span></h3>")
+        out.append(f"<h3 id='net-{k}'>{e(name)} <span class='v-{verdict}'>{verdict}</span></h3>")
         if report is not None:
             out.append(f"<p class='small'>{e(report.message())}</p>")
         if images:
             out.append(_img(network_figure(name, rows or []), f"per-layer error of {name}"))
         ratio = {r.index: r for r in (report.rows if report is not None else [])}
+        opened = "" if verdict == "certified" else " open"
+        out.append(f"<details{opened}><summary class='small'>per-layer table ({len(rows or [])} layers)</summary>")
         out.append("<table><tr><th>#</th><th>layer</th><th>class</th><th>verdict</th><th>total abs</th><th>total ulp</th>"
                    "<th>added abs</th><th>added ulp</th><th>propagated abs</th><th>input error</th><th>amplification</th>"
                    "<th>diff/allowed</th></tr>")
@@ -249,7 +309,8 @@ def render_html(stats: Sequence[Any], base_dir: str = ".", networks: Sequence[Tu
                        f"<td class='num'>{_num(r.added_ulps)}</td><td class='num'>{_num(r.propagated_abs)}</td>"
                        f"<td class='num'>{_num(r.input_abs)}</td><td class='num'>{_num(r.amplification)}</td>"
                        f"<td class='num'>{_num(rep.max_ratio if rep is not None else float('nan'))}</td></tr>")
-        out.append("</table>")
+        out.append("</table></details>")
+    out.append(OPEN_TARGET)
     out.append("</body></html>\n")
     return "\n".join(out)
 

@@ -86,3 +86,116 @@ def test_certify_cli_writes_report_html(tmp_path):
     frame = pd.read_csv(tmp_path / "discrepancy.csv")
     assert {"theano_ulps_to_oracle", "twin_ulps_to_oracle", "blame"} <= set(frame.columns)
     assert frame.loc[0, "blame"] in ("both within rounding", "identical")
+
+
+# ---------------------------------------------------------------------------
+# layout: a table of contents, collapsed sections, figures whose labels fit
+# ---------------------------------------------------------------------------
+def test_table_of_contents_links_every_section(tmp_path):
+    from html.parser import HTMLParser
+
+    stats, _ = _fake_stats(tmp_path)
+    rows = [LayerAttribution(1, "h1", "DenseLayer", total_abs=1e-3, added_abs=1e-3)]
+    text = write_html(stats, str(tmp_path / "report.html"), networks=[("tiny-net", None, rows)], images=False)
+    text = open(text).read()
+
+    class Parse(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.ids, self.toc, self.h2, self.details, self.stack = {}, [], [], {}, []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            self.stack.append(tag)
+            if "id" in a:
+                self.ids[a["id"]] = tag
+            if tag == "details" and "id" in a:
+                self.details[a["id"]] = "open" in a
+            if tag == "a" and "nav" in self.stack:
+                self.toc.append(a["href"])
+            if tag == "h2":
+                self.h2.append(a.get("id"))
+
+        def handle_endtag(self, tag):
+            while self.stack and self.stack.pop() != tag:
+                pass
+
+    p = Parse()
+    p.feed(text)
+    assert text.index("<nav id='toc'>") < text.index("<h2")  # at the top, before any section
+    assert p.toc and all(h.startswith("#") and h[1:] in p.ids for h in p.toc), p.toc
+    assert all(h and "#" + h in p.toc for h in p.h2), (p.h2, p.toc)  # every section is in the contents
+    assert "#net-0" in p.toc and p.ids["net-0"] == "h3"
+    # the failing pair is listed and open; the certified one is collapsed, one line long
+    assert "#pair-1" in p.toc and "#pair-0" not in p.toc
+    assert p.details == {"pair-0": False, "pair-1": True}
+    assert "twinsOpen" in text  # a link to a collapsed section opens it
+
+
+def _saved_figures(monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    saved, original = [], Figure.savefig
+
+    def savefig(self, *args, **kwargs):
+        saved.append((self, kwargs))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return saved
+
+
+def _check_layout(fig, kwargs):
+    """Tick labels, axis labels and legends do not overlap and lie inside the saved image."""
+    import itertools
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    assert kwargs.get("bbox_inches") == "tight", kwargs  # nothing drawn is cut off when saved
+    legends, xlabels = [], []
+    for ax in fig.axes:
+        ticks = [t.get_window_extent(r) for t in ax.get_xticklabels() if t.get_text() and t.get_visible()]
+        for a, b in itertools.combinations(ticks, 2):
+            assert not a.overlaps(b), f"{fig.get_size_inches()}: tick labels overlap"
+        if ax.get_legend() is not None:
+            leg = ax.get_legend().get_window_extent(r)
+            assert not any(leg.overlaps(t) for t in ticks), "the legend covers tick labels"
+            legends.append(leg)
+        if ax.xaxis.label.get_text():
+            xlabels.append(ax.xaxis.label.get_window_extent(r))
+    for boxes in (legends, xlabels):
+        for a, b in itertools.combinations(boxes, 2):
+            assert not a.overlaps(b), "legends or axis labels overlap"
+    inside = fig.bbox.padded(1)
+    for box in legends + xlabels:
+        assert inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1), (box, fig.bbox)
+
+
+@pytest.mark.skipif(not have_matplotlib(), reason="the plots extra is not installed")
+def test_figures_keep_their_labels_apart_and_inside(monkeypatch, tmp_path):
+    from harness import bench
+    from harness.html_report import network_figure, pair_figure
+
+    saved = _saved_figures(monkeypatch)
+    stats, _ = _fake_stats(tmp_path)
+    stats[1].ulp_samples = [0.0] + list(np.logspace(0, 9, 4000))  # a long label with zeros counted
+    stats[1].ratio_samples = list(np.logspace(-6, 3, 400))
+    pair_figure(stats[1])
+    long_net = [LayerAttribution(i, f"block{i // 3}_conv{i % 3}_batchnorm_nonlinearity", "Conv2DLayer",
+                                 total_abs=1e-3 * i, added_abs=1e-5 * i, propagated_abs=1e-3) for i in range(1, 41)]
+    network_figure("resnet_small[float32]", long_net)
+    network_figure("mlp[float32]", long_net[:2])
+    models = ["mlp", "lenet5", "vgg_small", "resnet_small", "inception_block", "text_cnn", "char_lstm",
+              "gru_classifier"]
+    rows = [dict(model=m, batch=b, theano_cold_s=5.0, theano_warm_s=1.0, numpy_start_s=0.1, theano_ms=1.0,
+                 twin_ms=0.8) for m in models for b in (1, 64)]
+    assert bench.write_chart(rows, str(tmp_path / "bench.png")) is None
+    assert bench.write_chart(rows[:2], str(tmp_path / "bench1.png")) is None  # one model: legends still fit
+    assert len(saved) == 5
+    for fig, kwargs in saved:
+        _check_layout(fig, kwargs)
