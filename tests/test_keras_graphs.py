@@ -13,7 +13,7 @@ import pytest
 from harness.graph_gate import certify_graph
 from layers_np.graph import dumps_graph, loads_graph
 from layers_theano import keras_zoo
-from layers_theano.backend import config, pytensor
+from layers_theano.backend import config
 from layers_theano.graph_export import convert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,42 +34,52 @@ def _inputs(graph_inputs, rng, batch=5):
     return out
 
 
-@pytest.fixture(scope="module")
-def built():
-    """name -> (Keras model, (inputs, outputs) of its inference graph), float32."""
-    out = {}
-    for name in keras_zoo.FACTORIES:
-        model = keras_zoo.build_model(name, "float32", seed=3)
-        out[name] = (model, keras_zoo.model_graph(name, model))
-    return out
-
-
 @pytest.mark.parametrize("name", list(keras_zoo.FACTORIES))
-def test_inference_graph_computes_keras_predict(name, built):
+def test_keras_model_converts_certifies_and_predicts_as_keras(name):
+    """One model per test (each Keras predict and each certification compiles a function): the
+    inference graph has no learning-phase switch left, converts, certifies node by node against
+    PyTensor on fuzzed inputs and on the batch given to Keras, and the numpy model's output is
+    Keras's own ``predict``."""
     from pytensor.graph.basic import ancestors, applys_between, graph_inputs
     from pytensor.ifelse import IfElse
 
-    model, (ins, outs) = built[name]
+    model = keras_zoo.build_model(name, "float32", seed=3)
+    K = keras_zoo.import_keras().backend  # imported by build_model, with the Theano backend
+    ins, outs = keras_zoo.model_graph(name, model)
     # the Keras graph switches on the learning phase (Dropout, BatchNormalization, RNN dropout) ...
     raw = list(applys_between(list(graph_inputs(model.outputs)), model.outputs))
     assert any(isinstance(n.op, IfElse) for n in raw)
     # ... the inference graph does not: no switch, no learning phase, no random generator
     nodes = list(applys_between(ins, outs))
     assert not any(isinstance(n.op, IfElse) for n in nodes)
-    from keras import backend as K
     assert not any(v is K.learning_phase() for v in ancestors(outs))
     assert not any("mrg" in type(n.op).__name__.lower() or "random" in type(n.op).__name__.lower() for n in nodes)
     # the inputs declare the model's shapes, batch axis free
     assert [tuple(v.type.shape) for v in ins] == [tuple(v._keras_shape) for v in model.inputs]
     assert all(v.type.shape[0] is None for v in ins)
 
+    converted = convert((ins, outs))
+    loaded = loads_graph(dumps_graph(converted.spec, converted.arrays))  # the bytes to publish
+    assert [e["name"] for e in loaded.inputs] == [v.name for v in ins]
     xs = _inputs(ins, np.random.default_rng(7))
-    ours = pytensor.function(ins, outs)(*xs)[0]
+    report = certify_graph(converted, loaded, xs, n_batches=2, batch_size=4, seed=2)
+    assert report.ok, report.message()
+    assert report.batches == 3  # Keras's batch and two fuzzed ones
+    # one row per value every node computes, except AllocEmpty's (uninitialised memory in PyTensor)
+    assert [r.name for r in report.rows] == [o["name"] for n in converted.spec["graph"]["nodes"]
+                                             if not loaded.undefined_content(n["name"]) for o in n["outputs"]]
+    expected = {"keras_cnn": {"CorrMM", "Pool", "Dot22", "SoftmaxWithBias", "Reshape"},
+                "keras_text_rnn": {"AdvancedSubtensor1", "Scan", "Dot22", "SoftmaxWithBias"},
+                "keras_merge": {"Join", "Alloc", "Dot22", "SoftmaxWithBias"}}[name]
+    assert expected <= set(loaded.node_ops)
+
+    ours = loaded(*xs)
     theirs = keras_zoo.keras_predict(model, xs, batch_size=5)
     assert ours.dtype == theirs.dtype == np.float32 and ours.shape == theirs.shape
     assert np.allclose(ours.sum(axis=1), 1, atol=1e-5)  # softmax rows: a wrong branch would still sum to 1 ...
-    # ... but not agree: the same ops on the same weights, possibly fused differently by the rewrites
-    # (static shapes), each float32 rounding 2^-24 relative on outputs in [0, 1]; a handful of ulp
+    # ... but not agree: the same ops on the same weights (Keras's graph is rewritten without the
+    # static input shapes, so fusion may differ), each float32 rounding 2^-24 relative on outputs
+    # in [0, 1]; a handful of ulp
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=8 * 2.0 ** -24)
 
 
@@ -82,27 +92,6 @@ def test_same_seed_same_weights_other_seed_other_weights():
     assert not any(np.array_equal(x, y) for x, y in zip(a, c))
     with pytest.raises(KeyError, match="no Keras model 'nope'"):
         keras_zoo.build_model("nope")
-
-
-@pytest.mark.parametrize("name", list(keras_zoo.FACTORIES))
-def test_keras_model_converts_and_certifies_node_by_node(name, built):
-    model, graph = built[name]
-    converted = convert(graph)
-    loaded = loads_graph(dumps_graph(converted.spec, converted.arrays))  # the bytes to publish
-    assert [e["name"] for e in loaded.inputs] == [v.name for v in graph[0]]
-    report = certify_graph(converted, loaded, n_batches=2, batch_size=4, seed=2)
-    assert report.ok, report.message()
-    # one row per value every node computes, except AllocEmpty's (uninitialised memory in PyTensor)
-    assert [r.name for r in report.rows] == [o["name"] for n in converted.spec["graph"]["nodes"]
-                                             if not loaded.undefined_content(n["name"]) for o in n["outputs"]]
-    # and the numpy model answers what Keras's predict answers
-    xs = _inputs(graph[0], np.random.default_rng(11))
-    np.testing.assert_allclose(loaded(*xs), keras_zoo.keras_predict(model, xs), rtol=0,
-                               atol=8 * 2.0 ** -24)  # float32 softmax outputs, as above
-    expected = {"keras_cnn": {"CorrMM", "Pool", "Dot22", "SoftmaxWithBias", "Reshape"},
-                "keras_text_rnn": {"AdvancedSubtensor1", "Scan", "Dot22", "SoftmaxWithBias"},
-                "keras_merge": {"Join", "Alloc", "Dot22", "SoftmaxWithBias"}}[name]
-    assert expected <= set(loaded.node_ops)
 
 
 def test_twins_convert_cli_leaves_home_alone(tmp_path):
