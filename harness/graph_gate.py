@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from .execute import NetworkError, compile_graph_reference
 from .network import FREE_DIM_RANGE, INT_INPUT_HIGH, LayerRow, NetworkReport
 from .tolerance import Tolerance, default_tolerance
 
-__all__ = ["certify_graph", "GraphReport", "fuzz_graph_inputs", "convert_main", "graph_gate_main",
+__all__ = ["certify_graph", "GraphCheck", "GraphReport", "graph_input_bounds", "fuzz_graph_inputs", "convert_main", "graph_gate_main",
            "build_graph_source"]
 
 
@@ -47,7 +47,7 @@ class GraphReport(NetworkReport):
                 f"{bad.mismatches}/{bad.size} elements out of tolerance; worst at {bad.worst}")
 
 
-def _int_highs(converted: Any, model: Any) -> List[Optional[int]]:
+def graph_input_bounds(converted: Any, model: Any = None) -> List[Optional[int]]:
     """Exclusive upper bounds of integer inputs: the converter's (embedding sizes), else the rows of
     the stored table an input indexes (AdvancedSubtensor1, through reshapes), else INT_INPUT_HIGH."""
     spec = converted.spec["graph"]
@@ -116,6 +116,124 @@ def _op_label(node: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+class GraphCheck:
+    """The node-by-node comparison of one converted graph, compiled once and run on any number of batches.
+
+    Parameters
+    ----------
+    converted : layers_theano.graph_export.Converted
+        The conversion (its rewritten FunctionGraph is the reference).
+    model : layers_np.graph.GraphModel, optional
+        The model to certify (e.g. loaded from the bytes to publish); default: built from ``converted``.
+    tolerance : Tolerance, optional
+        Default: each value's own dtype's (:func:`harness.tolerance.default_tolerance`).
+    """
+
+    def __init__(self, converted: Any, model: Any = None, tolerance: Optional[Tolerance] = None) -> None:
+        from layers_np.graph import GraphModel
+
+        self.converted = converted
+        self.model = model if model is not None else GraphModel(converted.spec, converted.arrays)
+        self.tolerance = tolerance
+        # reference: every node output of the rewritten graph, as one compiled function
+        self.checked = []  # (apply node, output index, value name, node name)
+        for node, entry in zip(converted.nodes, converted.spec["graph"]["nodes"]):
+            if self.model.undefined_content(entry["name"]):
+                continue
+            for j, out in enumerate(node.outputs):
+                self.checked.append((node, j, converted.names[out], entry["name"]))
+        if not self.checked:
+            raise NetworkError("the graph computes nothing: there is nothing to certify")
+        # an IncSubtensor setting a region of an AllocEmpty buffer (Scan's output buffers): only that
+        # region is defined in PyTensor, the rest is whatever memory held
+        self.spec_nodes = {e["name"]: e for e in converted.spec["graph"]["nodes"]}
+        producer = {o["name"]: e for e in converted.spec["graph"]["nodes"] for o in e["outputs"]}
+        self.partial = {e["name"] for e in self.spec_nodes.values()
+                        if e["op"] == "IncSubtensor" and e["attrs"].get("set_instead_of_inc")
+                        and producer.get(e["inputs"][0], {}).get("op") == "AllocEmpty"}
+        self.fn, self.compile_seconds = compile_graph_reference(converted.inputs,
+                                                                [n.outputs[j] for n, j, _, _ in self.checked])
+        self.rows = [LayerRow(i, value, _op_label(node), ()) for i, (node, _, value, _) in enumerate(self.checked)]
+        self.theano_seconds = self.twin_seconds = 0.0
+        self.compared = 0
+        self.nonfinite: List[str] = []
+        self.input_shapes: List[List[Tuple[int, ...]]] = []
+
+    def _tolerance(self, ref: np.ndarray) -> Tolerance:
+        if self.tolerance is not None:
+            return self.tolerance
+        return default_tolerance(ref.dtype.name if ref.dtype.kind == "f" else self.converted.dtype)
+
+    def run(self, batch: Sequence[np.ndarray]) -> bool:
+        """Compare every value on one batch (one array per input); returns whether all agreed on it."""
+        from layers_np.base import TwinError
+        from layers_np.graph.ops import written_region
+
+        model = self.model
+        b = len(self.input_shapes)
+        arrays = model.check_inputs(batch)
+        self.input_shapes.append([tuple(a.shape) for a in arrays])
+        t0 = time.perf_counter()
+        reference = [np.asarray(v) for v in self.fn(*arrays)]
+        self.theano_seconds += time.perf_counter() - t0
+        ref_by_name = {value: reference[i] for i, (_, _, value, _) in enumerate(self.checked)}
+        t0 = time.perf_counter()
+        failure: Optional[BaseException] = None
+        try:
+            ours: Dict[str, Any] = model.run(arrays, keep_all=True)
+        except TwinError as exc:
+            ours, failure = {}, exc
+        self.twin_seconds += time.perf_counter() - t0
+        known = dict(zip((e["name"] for e in model.inputs), arrays))
+        out_names = set(model.output_names)
+        all_ok = True
+        for i, (node, j, value, node_name) in enumerate(self.checked):
+            ref = reference[i]
+            if b == 0:
+                self.rows[i].output_shape = tuple(ref.shape)
+            mine = ours.get(value, failure or TwinError(f"{value} was not computed"))
+            in_names, _ = model.node_io(node_name)
+            ins: Any
+            try:
+                ins = [ref_by_name[n] if n in ref_by_name else known[n] if n in known else ours[n] for n in in_names]
+            except KeyError as exc:
+                ins = exc
+            region: Any = Ellipsis
+            if node_name in self.partial and not isinstance(ins, BaseException):
+                region = written_region(self.spec_nodes[node_name]["attrs"], ins[2:])
+            ref_r = ref[region]
+            tol = self._tolerance(ref)
+            full = _error(ref_r, mine, tol) if isinstance(mine, BaseException) else \
+                compare_arrays(ref_r, np.asarray(mine)[region], tol)
+            try:
+                if isinstance(ins, BaseException):
+                    raise ins
+                alone = model.run_node(node_name, ins)[j]
+                local = compare_arrays(ref_r, alone[region], tol)
+            except (TwinError, KeyError, ValueError, IndexError, TypeError) as exc:
+                local = _error(ref_r, exc, tol)
+            self.rows[i].add(full, local, b)
+            all_ok = all_ok and full.ok
+            if value in out_names:
+                self.compared += int(ref.size)
+                if ref.dtype.kind == "f" and not np.isfinite(ref).all() and value not in self.nonfinite:
+                    self.nonfinite.append(value)
+        return all_ok
+
+    def report(self, input_source: str, seed: int = 0) -> GraphReport:
+        """The report over every batch run so far."""
+        if self.compared == 0:
+            raise NetworkError("the graph's outputs are empty on every batch: no value was compared, "
+                               "nothing is certified")
+        tol = self.tolerance if self.tolerance is not None else default_tolerance(self.converted.dtype)
+        report = GraphReport(ok=all(r.ok for r in self.rows), rows=self.rows, dtype=self.converted.dtype,
+                             tolerance=str(tol), batches=len(self.input_shapes), input_source=input_source,
+                             input_shapes=self.input_shapes, compile_seconds=self.compile_seconds,
+                             theano_seconds=self.theano_seconds, twin_seconds=self.twin_seconds, seed=seed)
+        report.nonfinite_outputs = list(self.nonfinite)  # the reference's outputs with NaN/Inf (a gate refuses them)
+        return report
+
+
 def certify_graph(converted: Any, model: Any = None, samples: Optional[List[np.ndarray]] = None, *,
                   n_batches: int = 3, batch_size: int = 4, seed: int = 0,
                   tolerance: Optional[Tolerance] = None) -> GraphReport:
@@ -129,110 +247,28 @@ def certify_graph(converted: Any, model: Any = None, samples: Optional[List[np.n
         The model to certify (e.g. loaded from the bytes to publish); default: built from ``converted``.
     samples : list of arrays, optional
         One user batch (one array per input), certified before the fuzzed ones.
+    n_batches, batch_size, seed : int
+        Fuzzed batches from ``numpy.random.default_rng(seed)`` (:func:`fuzz_graph_inputs`).
 
     Returns
     -------
     GraphReport
         Never raises on a discrepancy; raises :class:`NetworkError` on bad input.
     """
-    from layers_np.base import TwinError
-    from layers_np.graph import GraphModel
-    from layers_np.graph.ops import written_region
-
-    if model is None:
-        model = GraphModel(converted.spec, converted.arrays)
-    dtype = converted.dtype
-    # each value is compared with the tolerance of its own dtype (a float32 graph may hold float64 values)
-    tol = tolerance if tolerance is not None else default_tolerance(dtype)
-    model_tol = tol
-    batches: List[List[np.ndarray]] = []
+    check = GraphCheck(converted, model, tolerance)
     sources = []
+    if samples is None and not n_batches:
+        raise NetworkError("no input batches: give samples or n_batches >= 1")
     if samples is not None:
-        batches.append([np.asarray(s) for s in samples])
+        check.run([np.asarray(s) for s in samples])
         sources.append("samples")
     if n_batches:
         rng = np.random.default_rng(seed)
-        highs = _int_highs(converted, model)
-        batches += [fuzz_graph_inputs(model.inputs, highs, rng, batch_size) for _ in range(n_batches)]
+        highs = graph_input_bounds(converted)
+        for _ in range(n_batches):
+            check.run(fuzz_graph_inputs(check.model.inputs, highs, rng, batch_size))
         sources.append(f"fuzz(seed={seed})")
-    if not batches:
-        raise NetworkError("no input batches: give samples or n_batches >= 1")
-
-    # reference: every node output of the rewritten graph, as one compiled function
-    checked = []  # (row index, apply node, output index, value name)
-    for node, entry in zip(converted.nodes, converted.spec["graph"]["nodes"]):
-        if model.undefined_content(entry["name"]):
-            continue
-        for j, out in enumerate(node.outputs):
-            checked.append((node, j, converted.names[out], entry["name"]))
-    if not checked:
-        raise NetworkError("the graph computes nothing: there is nothing to certify")
-    # an IncSubtensor setting a region of an AllocEmpty buffer (Scan's output buffers): only that
-    # region is defined in PyTensor, the rest is whatever memory held
-    spec_nodes = {e["name"]: e for e in converted.spec["graph"]["nodes"]}
-    producer = {o["name"]: e for e in converted.spec["graph"]["nodes"] for o in e["outputs"]}
-    partial = {e["name"] for e in spec_nodes.values()
-               if e["op"] == "IncSubtensor" and e["attrs"].get("set_instead_of_inc")
-               and producer.get(e["inputs"][0], {}).get("op") == "AllocEmpty"}
-    fn, compile_s = compile_graph_reference(converted.inputs, [n.outputs[j] for n, j, _, _ in checked])
-    rows = [LayerRow(i, value, _op_label(node), ()) for i, (node, _, value, _) in enumerate(checked)]
-    th_total = tw_total = 0.0
-    compared = 0
-    out_names = set(model.output_names)
-    nonfinite: List[str] = []
-    for b, batch in enumerate(batches):
-        arrays = model._check_inputs(batch)
-        t0 = time.perf_counter()
-        reference = [np.asarray(v) for v in fn(*arrays)]
-        th_total += time.perf_counter() - t0
-        ref_by_name = {value: reference[i] for i, (_, _, value, _) in enumerate(checked)}
-        t0 = time.perf_counter()
-        try:
-            ours: Dict[str, Any] = model.run(arrays, keep_all=True)
-        except TwinError as exc:
-            ours = {}
-            failure: Optional[BaseException] = exc
-        else:
-            failure = None
-        tw_total += time.perf_counter() - t0
-        known = dict(zip((e["name"] for e in model.inputs), arrays))
-        for i, (node, j, value, node_name) in enumerate(checked):
-            ref = reference[i]
-            if b == 0 and not rows[i].output_shape:
-                rows[i].output_shape = tuple(ref.shape)
-            mine = ours.get(value, failure or TwinError(f"{value} was not computed"))
-            in_names, _ = model.node_io(node_name)
-            try:
-                ins = [ref_by_name[n] if n in ref_by_name else known[n] if n in known else ours[n] for n in in_names]
-            except KeyError as exc:
-                ins = exc
-            region: Any = Ellipsis
-            if node_name in partial and not isinstance(ins, BaseException):
-                region = written_region(spec_nodes[node_name]["attrs"], ins[2:])
-            ref_r = ref[region]
-            tol = tolerance if tolerance is not None else \
-                default_tolerance(ref.dtype.name if ref.dtype.kind == "f" else dtype)
-            full = _error(ref_r, mine, tol) if isinstance(mine, BaseException) else \
-                compare_arrays(ref_r, np.asarray(mine)[region], tol)
-            try:
-                if isinstance(ins, BaseException):
-                    raise ins
-                alone = model.run_node(node_name, ins)[j]
-                local = compare_arrays(ref_r, alone[region], tol)
-            except (TwinError, KeyError, ValueError, IndexError, TypeError) as exc:
-                local = _error(ref_r, exc, tol)
-            rows[i].add(full, local, b)
-            if value in out_names:
-                compared += int(ref.size)
-                if ref.dtype.kind == "f" and not np.isfinite(ref).all() and value not in nonfinite:
-                    nonfinite.append(value)
-    if compared == 0:
-        raise NetworkError("the graph's outputs are empty on every batch: no value was compared, nothing is certified")
-    report = GraphReport(ok=all(r.ok for r in rows), rows=rows, dtype=dtype, tolerance=str(model_tol), batches=len(batches),
-                         input_source=" + ".join(sources), input_shapes=[[tuple(a.shape) for a in bt] for bt in batches],
-                         compile_seconds=compile_s, theano_seconds=th_total, twin_seconds=tw_total, seed=seed)
-    report.nonfinite_outputs = nonfinite  # the reference's outputs with NaN/Inf (a gate refuses them)
-    return report
+    return check.report(" + ".join(sources), seed)
 
 
 # ---------------------------------------------------------------------------

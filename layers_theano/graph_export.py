@@ -51,7 +51,7 @@ class Converted:
 
 
 # PyTensor class name -> the runtime's op name, where they differ (C subclasses of the same op)
-_ALIASES = {"CGemv": "Gemv", "CGer": "Ger", "InplaceDimShuffle": "DimShuffle", "Sum": "CAReduce",
+_ALIASES = {"CGemv": "Gemv", "CGer": "Ger", "ScipyGer": "Ger", "InplaceDimShuffle": "DimShuffle", "Sum": "CAReduce",
             "Prod": "CAReduce", "Max": "CAReduce", "Min": "CAReduce", "All": "CAReduce", "Any": "CAReduce",
             "CAReduceDtype": "CAReduce", "ProdWithoutZeros": None}
 

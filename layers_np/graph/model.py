@@ -220,7 +220,9 @@ class GraphModel:
         self.certification = spec.get("certification")
 
     # -- inputs ------------------------------------------------------------
-    def _check_inputs(self, xs: Sequence[Any]) -> List[np.ndarray]:
+    def check_inputs(self, xs: Sequence[Any]) -> List[np.ndarray]:
+        """The inputs as arrays of the declared dtypes (integers any integer dtype, floats no downcast),
+        or a TwinError naming the input whose shape or dtype does not fit."""
         if len(xs) != len(self.inputs):
             raise TwinError(f"the graph takes {len(self.inputs)} inputs "
                             f"({', '.join(e['name'] for e in self.inputs)}), got {len(xs)}")
@@ -256,7 +258,7 @@ class GraphModel:
 
         Returned arrays belong to the caller (stored values are copied).
         """
-        arrays = self._check_inputs(inputs)
+        arrays = self.check_inputs(inputs)
         plan = self._plan
         wanted = list(self.output_names) + [n for n in (names or []) if n not in self.output_names]
         unknown = [n for n in wanted if n not in plan.slots]

@@ -164,8 +164,7 @@ def _identity(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
     return lambda x, *rest: [x]
 
 
-for _name in ("ScalarFromTensor", "TensorFromScalar", "Unbroadcast", "DeepCopyOp", "OutputGuard", "ViewOp",
-              "TensorFromScalarLike"):
+for _name in ("ScalarFromTensor", "TensorFromScalar", "Unbroadcast"):
     op(_name, inputs=1)(_identity)
 
 
@@ -225,11 +224,6 @@ def _reshape(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
             raise TwinError(f"{info.where}: Reshape{{{ndim}}} needs {ndim} integer dimensions, got {shape}")
         return [x.reshape(tuple(int(s) for s in shape))]
     return run
-
-
-@op("Shape", inputs=1)
-def _shape(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
-    return lambda x: [np.asarray(x.shape, dtype=np.int64)]
 
 
 @op("Shape_i", inputs=1, attrs=("i",))
@@ -469,10 +463,16 @@ def _argmax(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
 
 @op("MaxAndArgmax", inputs=1, outputs=2, attrs=("axis",))
 def _max_and_argmax(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
+    """max and argmax over the same axes (PyTensor merges the two when both are used)."""
     arg = _argmax(attrs, info)
     axis = _ints(attrs, "axis", info, 0, allow_none=True)
     axes = tuple(range(info.in_ndims[0])) if axis is None else axis
-    return lambda x: [np.asarray(np.max(x, axis=axes)), arg(x)[0]]
+
+    def run(x: np.ndarray) -> List[np.ndarray]:
+        if any(x.shape[a] == 0 for a in axes):
+            raise TwinError(f"{info.where}: max over an empty axis")
+        return [np.asarray(np.max(x, axis=axes)), arg(x)[0]]
+    return run
 
 
 def _softmax_rows(x: np.ndarray, axis: int) -> np.ndarray:

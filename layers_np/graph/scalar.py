@@ -113,10 +113,6 @@ def _logic(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     return run
 
 
-def _second(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.broadcast_to(y, np.broadcast_shapes(x.shape, y.shape))
-
-
 def _sgn(x: np.ndarray) -> np.ndarray:
     return np.sign(x)
 
@@ -170,8 +166,6 @@ SCALAR_OPS: Dict[str, Any] = {
     "ScalarMinimum": (2, _arith(np.minimum)),
     "Clip": (3, _arith(_clip)),
     "Switch": (3, _plain(lambda c, a, b: np.where(c, a, b))),
-    "Second": (2, _plain(_second)),
-    "Identity": (1, _plain(lambda x: x)),
     "Sgn": (1, _plain(_sgn)),
     "Floor": (1, _plain(_unary_float("floor"))),
     "Ceil": (1, _plain(_unary_float("ceil"))),
