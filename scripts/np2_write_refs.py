@@ -3,8 +3,9 @@
 Usage (Theano environment): ``python scripts/np2_write_refs.py DIR [MODEL ...]``
 
 For each zoo model (default: every model whose layers exist) this runs ``twins gate`` (so
-the file is the certified export), then evaluates the Theano network on fixed inputs and
-writes ``DIR/<model>.npz``, ``DIR/<model>.ref.npz`` (``input:<InputLayer name>`` arrays and
+the file is the certified export) and ``twins gate --graph`` (the certified graph model), then
+evaluates the Theano network on fixed inputs and writes ``DIR/<model>.npz``,
+``DIR/<model>.graph.npz``, ``DIR/<model>.ref.npz`` (``input:<InputLayer name>`` arrays and
 ``output``) and ``DIR/manifest.json`` (files, dtypes and the tolerance to compare with).
 Exit code: 0 all written, 1 a model did not certify, 2 bad usage.
 """
@@ -25,6 +26,7 @@ def main(argv):
     import layers_theano as LT
     from harness.execute import compile_theano
     from harness.gate import gate_main
+    from harness.graph_gate import graph_gate_main
     from harness.network import fuzz_inputs, network_dtype
     from harness.tolerance import default_tolerance
     from layers_theano import zoo
@@ -44,6 +46,12 @@ def main(argv):
         if code != 0:
             print(f"{name}: the gate exited {code}", file=sys.stderr)
             return 1
+        graph_file = f"{name}.graph.npz"
+        code = graph_gate_main([f"layers_theano.zoo:{name}", "--graph", "-o", os.path.join(out_dir, graph_file),
+                                "--profile", "dev", "--report-dir", os.path.join(out_dir, "reports")])
+        if code != 0:
+            print(f"{name}: the graph gate exited {code}", file=sys.stderr)
+            return 1
         net = zoo.FACTORIES[name]()
         dtype = network_dtype(net)
         inputs = [l for l in LT.get_all_layers(net) if isinstance(l, LT.InputLayer)]
@@ -54,9 +62,9 @@ def main(argv):
         with open(os.path.join(out_dir, ref_file), "wb") as f:
             np.savez(f, output=output, **{f"input:{l.name}": a for l, a in zip(inputs, arrays)})
         tol = default_tolerance(dtype)
-        entries.append({"name": name, "file": model_file, "reference": ref_file, "dtype": dtype,
+        entries.append({"name": name, "file": model_file, "graph_file": graph_file, "reference": ref_file, "dtype": dtype,
                         "rtol": tol.rtol, "atol": tol.atol})
-        print(f"{name}: wrote {model_file} and {ref_file}")
+        print(f"{name}: wrote {model_file}, {graph_file} and {ref_file}")
     manifest = {"models": entries, "writer_numpy": np.__version__}
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)

@@ -66,6 +66,26 @@ def test_model_matches_theano_reference(entry):
     assert mio.read_spec(os.path.join(REFS, entry["file"]))["certification"]["verdict"] == "certified"
 
 
+GRAPHS = [m for m in MODELS if m.get("graph_file")]
+
+
+@pytest.mark.parametrize("entry", GRAPHS, ids=[m["name"] for m in GRAPHS])
+def test_graph_model_matches_theano_reference(entry):
+    """The graph-level conversion (twins gate --graph) of the same network, run by this numpy."""
+    from layers_np.graph import load_graph
+
+    model = load_graph(os.path.join(REFS, entry["graph_file"]))
+    with np.load(os.path.join(REFS, entry["reference"]), allow_pickle=False) as f:
+        refs = {k: f[k] for k in f.files}
+    out = model(*[refs[f"input:{e['name']}"] for e in model.inputs])
+    want = refs["output"]
+    assert out.dtype == want.dtype == np.dtype(entry["dtype"])
+    assert out.shape == want.shape
+    np.testing.assert_allclose(out, want, rtol=entry["rtol"], atol=entry["atol"],
+                               err_msg=f"{entry['name']}: numpy {np.__version__} graph runtime vs Theano")
+    assert model.certification["verdict"] == "certified"
+
+
 @pytest.mark.parametrize("entry", MODELS[:1], ids=[m["name"] for m in MODELS[:1]])
 def test_bad_inputs_and_files_under_this_numpy(tmp_path, entry):
     path = os.path.join(REFS, entry["file"])
