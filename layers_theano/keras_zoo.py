@@ -36,10 +36,12 @@ from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 import numpy as np
 
 __all__ = ["import_keras", "inference_graph", "keras_cnn", "keras_text_rnn", "keras_merge", "build_model",
-           "keras_predict", "FACTORIES", "KERAS_VERSION"]
+           "model_graph", "keras_predict", "sample_inputs", "FACTORIES", "KERAS_VERSION", "VOCABULARY"]
 
 #: The Keras release these factories are written for (the Makefile installs it).
 KERAS_VERSION = "1.2.2"
+#: Token ids of the text model are below this (0 is padding).
+VOCABULARY = 40
 
 
 def import_keras() -> Any:
@@ -199,7 +201,7 @@ def _text_rnn(keras: Any) -> Any:
     from keras.models import Sequential
 
     return Sequential([
-        Embedding(40, 8, input_length=7, mask_zero=True, name="embed"),
+        Embedding(VOCABULARY, 8, input_length=7, mask_zero=True, name="embed"),
         LSTM(12, return_sequences=True, dropout_W=0.2, dropout_U=0.2, name="lstm"),
         GRU(10, name="gru"),
         Dense(5, activation="softmax", name="output"),
@@ -258,6 +260,22 @@ def keras_predict(model: Any, inputs: Sequence[np.ndarray], batch_size: int = 32
     data = list(inputs)
     with _floatx(str(model.get_weights()[0].dtype)):
         return model.predict(data if len(data) > 1 else data[0], batch_size=batch_size, verbose=0)
+
+
+def sample_inputs(graph_inputs: Sequence[Any], rng: np.random.Generator, batch: int = 5) -> List[np.ndarray]:
+    """A batch for the inputs of :func:`model_graph`: standard normal floats; token ids in
+    ``[1, VOCABULARY)`` with two leading padding zeros (masked by the Embedding), except the first
+    sequence, which has none."""
+    out = []
+    for var in graph_inputs:
+        shape = [batch if d is None else d for d in var.type.shape]
+        if var.type.dtype.startswith("int"):
+            ids = rng.integers(1, VOCABULARY, size=shape)
+            ids[1:, :2] = 0
+            out.append(ids.astype(var.type.dtype))
+        else:
+            out.append(rng.standard_normal(shape).astype(var.type.dtype))
+    return out
 
 
 def keras_cnn(dtype: str = "float32", seed: int = 0) -> Tuple[List[Any], List[Any]]:

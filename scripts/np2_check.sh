@@ -23,6 +23,8 @@ fi
 # 1. Theano environment: gate every zoo model and write the reference outputs
 # shellcheck disable=SC2086
 "$PYTHON" scripts/np2_write_refs.py "$REFS" ${ZOO_MODELS:-}
+# ... and the Keras 1.2.2 models converted at graph level, with Keras's own predictions
+"$PYTHON" scripts/np2_write_keras_refs.py "$REFS/keras"
 
 # 2. numpy-2 environment: only layers_np importable. The checkout is kept off sys.path (its
 #    egg-info would load the `twins` pytest plugin, which needs hypothesis): pytest runs from a

@@ -19,21 +19,6 @@ from layers_theano.graph_export import convert
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _inputs(graph_inputs, rng, batch=5):
-    """A batch for the graph's inputs: token ids in [0, 40) with padding zeros first, normal floats."""
-    out = []
-    for var in graph_inputs:
-        shape = [batch if d is None else d for d in var.type.shape]
-        if var.type.dtype.startswith("int"):
-            ids = rng.integers(1, 40, size=shape)
-            ids[:, :2] = 0  # leading padding, masked by Embedding(mask_zero=True)
-            ids[0, :] = rng.integers(1, 40, size=shape[1])  # one sequence with no padding
-            out.append(ids.astype(var.type.dtype))
-        else:
-            out.append(rng.standard_normal(shape).astype(var.type.dtype))
-    return out
-
-
 @pytest.mark.parametrize("name", list(keras_zoo.FACTORIES))
 def test_keras_model_converts_certifies_and_predicts_as_keras(name):
     """One model per test (each Keras predict and each certification compiles a function): the
@@ -61,7 +46,7 @@ def test_keras_model_converts_certifies_and_predicts_as_keras(name):
     converted = convert((ins, outs))
     loaded = loads_graph(dumps_graph(converted.spec, converted.arrays))  # the bytes to publish
     assert [e["name"] for e in loaded.inputs] == [v.name for v in ins]
-    xs = _inputs(ins, np.random.default_rng(7))
+    xs = keras_zoo.sample_inputs(ins, np.random.default_rng(7))
     report = certify_graph(converted, loaded, xs, n_batches=2, batch_size=4, seed=2)
     assert report.ok, report.message()
     assert report.batches == 3  # Keras's batch and two fuzzed ones
