@@ -437,12 +437,12 @@ def _conv(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
     gemm = alloc.scratch((F * nb * P,), dtype) if nb > 1 else None
 
     def patch_view(src: np.ndarray, n0: int, m: int) -> np.ndarray:
-        """(C, *K, m, *O) view of the patches of items n0..n0+m of the C-contiguous ``src``."""
+        """(C, *K, m, *O) view of the patches of items n0..n0+m of ``src``."""
         st = src.strides
         shape = (Cin,) + K + (m,) + O
         strides = (st[1],) + tuple(st[2 + i] for i in range(nd)) + (st[0],) + \
             tuple(st[2 + i] * stride[i] for i in range(nd))
-        return np.ndarray(shape, dtype, buffer=src, offset=n0 * st[0], strides=strides)
+        return _strided(src, n0, shape, strides)
 
     targets = {}
     gemms = {}  # np.dot writes only into a C-contiguous array: one (F, m*P) view per chunk size
@@ -513,12 +513,25 @@ def _patch_views(chunks: List[Tuple[int, int]], patch_view: Callable[[np.ndarray
     def unpadded(x: np.ndarray) -> List[np.ndarray]:
         if x is memo[0]:
             return memo[1]
-        src = x if x.flags.c_contiguous else np.ascontiguousarray(x)
-        views = [patch_view(src, n0, n1 - n0) for n0, n1 in chunks]
-        if src is x:
-            memo[0], memo[1] = x, views
+        views = [patch_view(x, n0, n1 - n0) for n0, n1 in chunks]
+        memo[0], memo[1] = x, views
         return views
     return unpadded
+
+
+def _strided(src: np.ndarray, n0: int, shape: Tuple[int, ...], strides: Tuple[int, ...]) -> np.ndarray:
+    """A view of ``src``'s memory from item ``n0`` on with ``shape`` and ``strides``.
+
+    A C-contiguous ``src`` is its own buffer (the cheap ``np.ndarray`` constructor); any
+    other (e.g. the transposed view a DimshuffleLayer gives a 1-D convolution) is viewed in
+    place with ``as_strided`` (read-only) instead of being copied first: its patches are then
+    gathered by the one im2col copy the kernel makes anyway.
+    """
+    if src.flags.c_contiguous:
+        return np.ndarray(shape, src.dtype, buffer=src, offset=n0 * src.strides[0], strides=strides)
+    from numpy.lib.stride_tricks import as_strided
+
+    return as_strided(src[n0:], shape=shape, strides=strides, writeable=False)
 
 
 def _conv_per_item(x: np.ndarray, N: int, Cin: int, K: Tuple[int, ...], O: Tuple[int, ...], P: int, F: int,
@@ -537,7 +550,7 @@ def _conv_per_item(x: np.ndarray, N: int, Cin: int, K: Tuple[int, ...], O: Tuple
         shape = (m, Cin) + K + O
         strides = (st[0], st[1]) + tuple(st[2 + i] for i in range(nd)) + \
             tuple(st[2 + i] * stride[i] for i in range(nd))
-        return np.ndarray(shape, dtype, buffer=src, offset=n0 * st[0], strides=strides)
+        return _strided(src, n0, shape, strides)
 
     targets = {n1 - n0: cols[:n1 - n0].reshape((n1 - n0, Cin) + K + O) for n0, n1 in chunks}
     views_of = _patch_views(chunks, patch_view, xp, interior, refill)
@@ -1075,7 +1088,15 @@ def _dimshuffle(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Ke
     perm = tuple(kept + dropped)
     shape = tuple(1 if p == "x" else x.shape[p] for p in layer.pattern)
     alloc.view = True
-    return lambda x: x.transpose(perm).reshape(shape)
+    memo: List[Any] = [None, None]
+
+    def dimshuffle(x: np.ndarray) -> np.ndarray:
+        # the same view object while the input is the same array (an internal buffer is, on
+        # every call): a convolution reading it keeps its patch views (memoised on identity)
+        if x is not memo[0]:
+            memo[0], memo[1] = x, x.transpose(perm).reshape(shape)
+        return memo[1]
+    return dimshuffle
 
 
 def _qualified(obj: Any) -> Tuple[Optional[str], Optional[str]]:

@@ -223,3 +223,28 @@ def test_repeated_calls_follow_rewiring_params_and_bad_inputs() -> None:
     top(x)  # remembered again: x's shape, dtype and contiguity
     with pytest.raises(L.TwinError, match="float32"):  # same shape and contiguity, another dtype
         top(x.astype(np.float32))
+
+
+@pytest.mark.parametrize("filters", [5, 17])  # per-item and folded layouts
+def test_planned_conv_reads_non_contiguous_input_in_place(filters: int) -> None:
+    """A transposed or reversed input (e.g. a DimshuffleLayer's view) is read through a
+    strided patch view instead of a contiguous copy: same bits as the contiguous input, the
+    input untouched, and the generic path's values within the conv bound."""
+    rng = np.random.RandomState(7)
+    conv = L.Conv1DLayer(L.InputLayer((None, 4, 11)), filters, 3, W=rng.standard_normal((filters, 4, 3)),
+                         b=rng.standard_normal(filters), nonlinearity=None)
+    base = rng.standard_normal((5, 11, 4))
+    x = base.transpose(0, 2, 1)  # (5, 4, 11), not C-contiguous
+    keep = x.copy()
+    got = conv(x)
+    assert got.tobytes() == conv(np.ascontiguousarray(x)).tobytes()
+    assert conv(x).tobytes() == got.tobytes()  # the memoised views on the same array
+    assert np.array_equal(x, keep)
+    # other summation orders (items at other GEMM columns, the generic path's CorrMM layout)
+    # stay within the forward bound 2 gamma_K sum|x||w| (K = 4*3 products) plus the bias rounding
+    eps = np.finfo(np.float64).eps / 2
+    gamma = 12 * eps / (1 - 12 * eps)
+    generic = conv.get_output_for(x)
+    bound = 2 * gamma * L.conv1d_mc0(np.abs(x), np.abs(conv.W.value)) + 2 * eps * np.abs(generic)
+    assert np.all(np.abs(conv(x[::-1])[::-1] - got) <= bound)
+    assert np.all(np.abs(got - generic) <= bound)
