@@ -31,12 +31,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 __all__ = ["import_keras", "inference_graph", "keras_cnn", "keras_text_rnn", "keras_merge", "build_model",
-           "model_graph", "keras_predict", "sample_inputs", "FACTORIES", "KERAS_VERSION", "VOCABULARY"]
+           "model_graph", "keras_graph", "keras_predict", "sample_inputs", "FACTORIES", "KERAS_VERSION", "VOCABULARY"]
 
 #: The Keras release these factories are written for (the Makefile installs it).
 KERAS_VERSION = "1.2.2"
@@ -247,11 +247,21 @@ def build_model(name: str, dtype: str = "float32", seed: int = 0) -> Any:
     return model
 
 
+def keras_graph(model: Any, input_names: Optional[Sequence[str]] = None) -> Tuple[List[Any], List[Any]]:
+    """The inference graph ``(inputs, outputs)`` of any built Keras 1.2.2 model (see :func:`inference_graph`).
+
+    ``input_names`` default to the Keras input names; the declared shapes are the model's.
+    """
+    names = list(input_names) if input_names is not None else [v.name for v in model.inputs]
+    if len(names) != len(model.inputs):
+        raise ValueError(f"{len(names)} input names for a model with {len(model.inputs)} inputs")
+    shapes = [tuple(var._keras_shape) for var in model.inputs]  # Keras 1.2.2 records each input's shape there
+    return inference_graph(model.inputs, model.outputs, shapes, names)
+
+
 def model_graph(name: str, model: Any) -> Tuple[List[Any], List[Any]]:
     """The inference graph ``(inputs, outputs)`` of a model built by :func:`build_model`."""
-    _, in_names = _BUILDERS[name]
-    shapes = [tuple(var._keras_shape) for var in model.inputs]  # Keras 1.2.2 records each input's shape there
-    return inference_graph(model.inputs, model.outputs, shapes, in_names)
+    return keras_graph(model, _BUILDERS[name][1])
 
 
 def keras_predict(model: Any, inputs: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
