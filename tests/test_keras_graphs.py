@@ -98,3 +98,18 @@ def test_twins_convert_cli_leaves_home_alone(tmp_path):
     model = loads_graph(out.read_bytes())
     assert [e["name"] for e in model.inputs] == ["features", "context"]
     assert [e["shape"] for e in model.inputs] == [[None, 16], [None, 10]]
+
+
+def test_inference_graph_refuses_what_it_cannot_resolve():
+    """A graph reading the learning phase other than through Keras's IfElse is refused, not
+    silently converted with the phase as a missing input; input names must match the inputs."""
+    keras = keras_zoo.import_keras()
+    K = keras.backend
+    model = keras_zoo.build_model("keras_merge", "float32", seed=0)
+    odd = model.outputs[0] * K.cast(K.learning_phase(), "float32")
+    with pytest.raises(ValueError, match="still reads the learning phase"):
+        keras_zoo.inference_graph(model.inputs, [odd], [(None, 16), (None, 10)], ["a", "b"])
+    with pytest.raises(ValueError, match="1 input names for a model with 2 inputs"):
+        keras_zoo.keras_graph(model, ["a"])
+    ins, outs = keras_zoo.keras_graph(model)
+    assert [v.name for v in ins] == ["features", "context"]
