@@ -83,14 +83,17 @@ def graph_input_bounds(converted: Any, model: Any = None) -> List[Optional[int]]
 
 
 def fuzz_graph_inputs(inputs: Sequence[Dict[str, Any]], highs: Sequence[Optional[int]], rng: np.random.Generator,
-                      batch_size: int) -> List[np.ndarray]:
+                      batch_size: int, like: Optional[Sequence[np.ndarray]] = None) -> List[np.ndarray]:
     """One batch for a graph's declared inputs: axis 0 free -> ``batch_size``, other free axes drawn
-    once per batch (shared by position), integers below their bound, floats standard normal."""
+    once per batch (shared by position), or taken from the sample arrays ``like`` when given (a raw
+    graph's free axes may have to match its weights); integers below their bound, floats standard normal."""
     free: Dict[int, int] = {0: batch_size}
     out = []
-    for entry, high in zip(inputs, highs):
+    for k, (entry, high) in enumerate(zip(inputs, highs)):
         shape = []
         for axis, d in enumerate(entry["shape"]):
+            if d is None and axis > 0 and like is not None:
+                d = int(np.shape(like[k])[axis])
             if d is None:
                 if axis not in free:
                     free[axis] = int(rng.integers(*FREE_DIM_RANGE))
@@ -174,7 +177,14 @@ class GraphCheck:
         arrays = model.check_inputs(batch)
         self.input_shapes.append([tuple(a.shape) for a in arrays])
         t0 = time.perf_counter()
-        reference = [np.asarray(v) for v in self.fn(*arrays)]
+        try:
+            reference = [np.asarray(v) for v in self.fn(*arrays)]
+        except Exception as exc:  # PyTensor itself refuses these inputs: they do not fit the graph
+            shapes = ", ".join(f"{e['name']}{tuple(a.shape)}" for e, a in zip(model.inputs, arrays))
+            first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise NetworkError(f"PyTensor cannot run the graph on inputs {shapes} ({first}); declare the free input "
+                               f"dimensions that must match (static shapes, e.g. TensorType('float32', shape=(None, 3))) "
+                               f"or give samples (--inputs)") from None
         self.theano_seconds += time.perf_counter() - t0
         ref_by_name = {value: reference[i] for i, (_, _, value, _) in enumerate(self.checked)}
         t0 = time.perf_counter()
@@ -266,7 +276,7 @@ def certify_graph(converted: Any, model: Any = None, samples: Optional[List[np.n
         rng = np.random.default_rng(seed)
         highs = graph_input_bounds(converted)
         for _ in range(n_batches):
-            check.run(fuzz_graph_inputs(check.model.inputs, highs, rng, batch_size))
+            check.run(fuzz_graph_inputs(check.model.inputs, highs, rng, batch_size, samples))
         sources.append(f"fuzz(seed={seed})")
     return check.report(" + ".join(sources), seed)
 

@@ -233,10 +233,7 @@ def _variables(obj: Any) -> Tuple[List[Any], List[Any], List[Optional[Tuple[Opti
     if hasattr(obj, "maker") and hasattr(obj.maker, "fgraph"):  # a compiled function
         maker = obj.maker
         ins = [i.variable for i in maker.inputs if not i.implicit]
-        outs = [o.variable for o in maker.outputs]
-        # the compiled graph's outputs are deep copies of the values wanted
-        outs = [o.owner.inputs[0] if o.owner is not None and type(o.owner.op).__name__ == "DeepCopyOp" else o
-                for o in outs]
+        outs = list(maker.fgraph.outputs)
         return ins, outs, [None] * len(ins), [getattr(i, "name", None) or f"input{k}" for k, i in enumerate(ins)], \
             [None] * len(ins)
     if isinstance(obj, tuple) and len(obj) == 2:
@@ -268,7 +265,14 @@ def convert(obj: Any, *, input_shapes: Optional[Sequence[Sequence[Optional[int]]
     ins, outs, shapes, in_names, highs = _variables(obj)
     if not outs:
         raise GraphConversionError("the graph has no outputs")
-    fgraph, shared = rewritten_graph(ins, outs)
+    compiled = hasattr(obj, "maker") and hasattr(obj.maker, "fgraph")
+    if compiled:
+        # a compiled function's graph is already rewritten (inplace ops included: their values are the
+        # same); its implicit inputs are the shared variables, whose values the function holds
+        fgraph = obj.maker.fgraph
+        shared = {id(spec.variable): spec for spec in obj.maker.inputs if spec.implicit}
+    else:
+        fgraph, shared = rewritten_graph(ins, outs)
     n_explicit = len(ins)
     arrays: Dict[str, np.ndarray] = {}
     shapes = list(input_shapes) if input_shapes is not None else shapes
@@ -356,6 +360,9 @@ def _describe(fgraph: Any, n_explicit: int, in_names: Sequence[str], implicit: S
     applies = []
     for index, node in enumerate(fgraph.toposort()):
         op = node.op
+        if type(op).__name__ == "DeepCopyOp":  # a compiled function's output copy: the value itself
+            names[node.outputs[0]] = name_of(node.inputs[0])
+            continue
         name = _op_name(op)
         where = f"node {index} {op} ({type(op).__name__})" + (f" in a Scan at depth {depth}" if depth else "")
         if name is None:

@@ -37,6 +37,35 @@ def raw_graph():
     return [x], [y, T.argmax(x, axis=1)]
 
 
+def compiled_function():
+    """A compiled PyTensor function (already rewritten, inplace ops included) returning its input too."""
+    from layers_theano.backend import function, shared
+    from pytensor.tensor.type import TensorType
+
+    x = TensorType("float64", shape=(None, 3))("x")
+    W = shared(np.random.default_rng(0).standard_normal((3, 4)), name="W")
+    return function([x], [T.tanh(T.dot(x, W)).sum(axis=1), x])
+
+
+def free_dims_graph():
+    """A raw graph whose free input dimension must match a weight: fuzzing cannot guess it."""
+    from layers_theano.backend import shared
+
+    x = T.matrix("x")
+    return [x], [T.dot(x, shared(np.ones((3, 2)), name="W"))]
+
+
+def scan_graph():
+    """A small recurrent graph: h_t = tanh(h_{t-1} W + x_t)."""
+    from layers_theano.backend import scan, shared
+    from pytensor.tensor.type import TensorType
+
+    seq = TensorType("float64", shape=(None, 2, 3))("seq")
+    W = shared(np.random.default_rng(1).standard_normal((3, 3)) * 0.5, name="W")
+    out, _ = scan(lambda s, h: T.tanh(T.dot(h, W) + s), sequences=[seq], outputs_info=[T.zeros((2, 3), "float64")])
+    return [seq], [out[-1]]
+
+
 @pytest.fixture(scope="module")
 def mlp_converted():
     return convert(zoo.mlp())
@@ -238,3 +267,59 @@ np.save({str(tmp_path / "y.npy")!r}, y)
 '''
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), expected)
+
+
+def test_a_compiled_function_converts_as_compiled():
+    converted = convert(compiled_function())
+    ops = [n["op"] for n in converted.spec["graph"]["nodes"]]
+    assert "Dot22" in ops and "DeepCopyOp" not in ops  # the output copy is the value itself
+    report = certify_graph(converted, n_batches=2, batch_size=3)
+    assert report.ok, report.message()
+    model = GraphModel(converted.spec, converted.arrays)
+    x = np.arange(6.0).reshape(2, 3)
+    total, same = model(x)
+    assert same is not x and np.array_equal(same, x)  # the caller's array is returned as a copy
+    W = converted.arrays[converted.spec["graph"]["values"]["W"]]
+    np.testing.assert_allclose(total, np.tanh(x @ W).sum(axis=1), rtol=1e-12)
+
+
+def test_free_dimensions_that_must_match_are_one_clear_error(tmp_path, capsys):
+    from harness.cli import main
+
+    out = tmp_path / "g.npz"
+    code = main(["gate", "--graph", f"{HERE}:free_dims_graph", "-o", str(out), "--report-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists() and len(err.strip().splitlines()) == 1
+    assert "PyTensor cannot run the graph on inputs x(" in err and "--inputs" in err
+    # with samples, fuzzed batches take the samples' non-batch free axes: the graph certifies
+    np.savez(tmp_path / "x.npz", x=np.ones((2, 3)))
+    code = main(["gate", "--graph", f"{HERE}:free_dims_graph", "-o", str(out), "--report-dir", str(tmp_path / "r"),
+                 "--inputs", str(tmp_path / "x.npz"), "--profile", "dev"])
+    assert code == 0 and layers_np.load_graph(out).certification["input_shapes"][1][0][1] == 3
+
+
+def test_scan_graph_and_hostile_scan_specs():
+    converted = convert(scan_graph())
+    assert [n["op"] for n in converted.spec["graph"]["nodes"]].count("Scan") == 1
+    report = certify_graph(converted, n_batches=2, batch_size=4)
+    assert report.ok, report.message()
+    seq = np.random.default_rng(2).standard_normal((5, 2, 3))
+    W = converted.arrays[converted.spec["graph"]["values"]["W"]]
+    h = np.zeros((2, 3))
+    for t in range(5):
+        h = np.tanh(h @ W + seq[t])
+    np.testing.assert_allclose(GraphModel(converted.spec, converted.arrays)(seq), h, rtol=1e-12)
+    scan_index = [n["op"] for n in converted.spec["graph"]["nodes"]].index("Scan")
+
+    def scan_attrs(g):
+        return g["nodes"][scan_index]["attrs"]
+
+    for change, message in [
+        (lambda g: scan_attrs(g)["graph"]["nodes"][0].update(op="os.system"), r"inner graph node 0 .*unknown op"),
+        (lambda g: scan_attrs(g).update(n_seqs=5), r"Scan"),
+        (lambda g: scan_attrs(g).update(sit_sot_taps=[[1]]), r"negative taps"),
+        (lambda g: scan_attrs(g).update(graph={"inputs": [], "nodes": [], "outputs": [], "values": {}}),
+         r"the inner graph has 0 inputs"),
+    ]:
+        with pytest.raises(SpecError, match=message):
+            loads_graph(_mutated(converted, change))
