@@ -338,7 +338,8 @@ def profile_shares(entries: Optional[List[List[Any]]]) -> Dict[str, Optional[flo
     total = sum(e[1] for e in entries)
     gemm = sum(e[2] or 0.0 for e in entries)
     out["gemm_share"] = gemm / total if total else None
-    conv = [e for e in entries if e[3] in ("Conv1DLayer", "Conv2DLayer", "Conv3DLayer") and e[2] is not None]
+    conv = [e for e in entries if e[3] in ("Conv1DLayer", "Conv2DLayer", "Conv3DLayer", "Conv2DDNNLayer",
+                                           "Conv3DDNNLayer") and e[2] is not None]
     if conv:
         out["conv_gemm_share"] = sum(e[2] for e in conv) / (sum(e[1] for e in conv) or 1.0)
     dense = [e for e in entries if e[3] == "DenseLayer" and e[2] is not None]
@@ -735,10 +736,11 @@ def _zoo_models(names: Optional[List[str]]) -> Tuple[Optional[List[str]], Option
     except ImportError as exc:
         return None, f"cannot import the Theano side ({exc}); run `make venv`"
     models = names or zoo.available()
-    unknown = [m for m in models if m not in zoo.FACTORIES]
+    known = zoo.catalogue()  # the zoo's models and the Lasagne Recipes networks (real input sizes)
+    unknown = [m for m in models if m not in known]
     if unknown:
-        return None, f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(zoo.FACTORIES)}"
-    unavailable = {m: zoo.missing_classes(m) for m in models if zoo.missing_classes(m)}
+        return None, f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(known)}"
+    unavailable = {m: zoo.missing_in_catalogue(m) for m in models if zoo.missing_in_catalogue(m)}
     if unavailable:
         return None, "; ".join(f"{m} needs {', '.join(c)}" for m, c in unavailable.items())
     return list(models), None
@@ -787,6 +789,9 @@ def bench_main(argv: List[str]) -> int:
     parser.add_argument("--zoo", nargs="*", metavar="NAME", default=None,
                         help="zoo models (all available ones without names); the default when no TARGET is given")
     parser.add_argument("--models", nargs="+", metavar="NAME", help="same as --zoo NAME...")
+    parser.add_argument("--recipes", nargs="*", metavar="NAME", default=None,
+                        help="Lasagne Recipes networks at their real input sizes (layers_theano.recipes; all "
+                             "available ones without names), timed like the zoo; --zoo also takes their names")
     parser.add_argument("--factory", metavar="MODULE:FACTORY",
                         help="time the .npz targets against the Theano network this factory builds")
     parser.add_argument("--custom-layer", action="append", default=[], metavar="MODULE:CLASS",
@@ -833,6 +838,11 @@ def bench_main(argv: List[str]) -> int:
     if args.factory is not None and not any(is_model_file(t) for t in targets):
         return _error("--factory names the Theano network of a model file TARGET (.npz); none was given")
     zoo_names = args.models if args.zoo is None and args.models else args.zoo
+    if args.recipes is not None:
+        from layers_theano import recipes
+
+        zoo_names = list(zoo_names or []) + [m for m in (args.recipes or recipes.available())
+                                             if m not in (zoo_names or [])]
     models: List[str] = []
     if zoo_names is not None or not targets:
         models, problem = _zoo_models(zoo_names)  # type: ignore[assignment]

@@ -119,7 +119,8 @@ def flops_per_sample(twin):
                 total += 2 * W.size
             else:
                 total += 2 * W.size * int(np.prod(layer.output_shape[2:]))
-        elif isinstance(layer, L.conv.BaseConvLayer) and name in ("Conv1DLayer", "Conv2DLayer", "Conv3DLayer"):
+        elif isinstance(layer, L.conv.BaseConvLayer) and name in ("Conv1DLayer", "Conv2DLayer", "Conv3DLayer",
+                                                                  "Conv2DDNNLayer", "Conv3DDNNLayer"):
             W = layer.W.get_value()
             k = int(np.prod(W.shape[1:]))
             total += 2 * k * int(np.prod(layer.output_shape[1:]))
@@ -217,7 +218,7 @@ def run_theano(job):
     from harness.execute import compile_theano  # numpy alone at import: the marks stay PyTensor's
 
     marks["import_s"] = time.perf_counter() - _T0
-    net = zoo.FACTORIES[job["model"]]()
+    net = zoo.lookup(job["model"])()  # a zoo model or a Recipes network
     inputs = [l for l in LT.get_all_layers(net) if isinstance(l, LT.InputLayer)]
     marks["build_s"] = time.perf_counter() - _T0
     fn, _ = compile_theano(inputs, net, "float32")

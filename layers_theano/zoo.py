@@ -19,7 +19,8 @@ import numpy as np
 from layers_np import init
 
 __all__ = ["mlp", "lenet5", "vgg_small", "resnet_small", "inception_block", "text_cnn", "char_lstm",
-           "gru_classifier", "FACTORIES", "REQUIRES", "available", "missing_classes"]
+           "gru_classifier", "FACTORIES", "REQUIRES", "available", "missing_classes", "catalogue", "lookup",
+           "missing_in_catalogue"]
 
 
 @contextlib.contextmanager
@@ -211,3 +212,23 @@ def missing_classes(name: str) -> List[str]:
 def available() -> List[str]:
     """Names of the models whose layer classes all exist on both sides."""
     return [name for name in FACTORIES if not missing_classes(name)]
+
+
+def catalogue() -> Dict[str, Callable[..., Any]]:
+    """Every named network the bench knows: this zoo's models, then the Lasagne Recipes
+    networks of :mod:`layers_theano.recipes` at their real input sizes."""
+    from . import recipes
+
+    return {**FACTORIES, **recipes.FACTORIES}
+
+
+def lookup(name: str) -> Callable[..., Any]:
+    """The factory of zoo model or Recipes network ``name`` (KeyError if neither has it)."""
+    return catalogue()[name]
+
+
+def missing_in_catalogue(name: str) -> List[str]:
+    """:func:`missing_classes` for a zoo model or a Recipes network."""
+    from . import recipes
+
+    return missing_classes(name) if name in FACTORIES else recipes.missing_classes(name)
