@@ -85,7 +85,8 @@ def _shapes(T: Any) -> Any:
     y = T.tanh(x).reshape((-1, x.shape[2]))  # a shape PyTensor cannot infer statically
     return [x], [flat, x.dimshuffle(2, "x", 0, 1), T.specify_shape(y, (None, 4)) * 2, x[1:, ::-1, 2],
                  x[0], T.concatenate([x, x * 2], axis=1), T.set_subtensor(x[:, 1:], 0.5),
-                 T.inc_subtensor(x[:, :2, 1], 1.0), T.zeros_like(x[:, 0]) + T.alloc(x[0, 0, 0], 3, 2).sum()]
+                 T.inc_subtensor(x[:, :2, 1], 1.0), T.zeros_like(x[:, 0]) + T.alloc(x[0, 0, 0], 3, 2).sum(),
+                 T.alloc(x[0, 0], 3, 4) + 1]
 
 
 def _indexing(T: Any) -> Any:
@@ -171,7 +172,7 @@ def _assert(T: Any) -> Any:
 for _name, _ops, _build in [
     ("elemwise", ("Elemwise",), _elemwise),
     ("shapes", ("Reshape", "DimShuffle", "Shape_i", "MakeVector", "Subtensor", "Join",
-                "IncSubtensor", "Alloc", "ScalarFromTensor", "TensorFromScalar", "ScalarOp"), _shapes),
+                "IncSubtensor", "Alloc", "BroadcastTo", "ScalarFromTensor", "TensorFromScalar", "ScalarOp"), _shapes),
     ("indexing", ("AdvancedSubtensor1", "AdvancedIncSubtensor1"), _indexing),
     ("blas", ("Dot22", "Dot22Scalar", "Gemv", "Ger"), _blas),
     ("reductions", ("CAReduce", "Argmax", "MaxAndArgmax"), _reductions),

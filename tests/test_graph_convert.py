@@ -323,3 +323,23 @@ def test_scan_graph_and_hostile_scan_specs():
     ]:
         with pytest.raises(SpecError, match=message):
             loads_graph(_mutated(converted, change))
+
+
+def test_a_hostile_allocation_is_refused_at_run_time_in_one_line():
+    """A file whose Alloc asks for 2**40 elements: a TwinError naming the node, nothing allocated."""
+    import layers_np.graph.ops as gops
+
+    x = T.vector("x")
+    converted = convert(([x], [T.alloc(x[0], 3, 4) + 1]))
+    nodes = converted.spec["graph"]["nodes"]
+    alloc = [n for n in nodes if n["op"] in ("Alloc", "BroadcastTo")][0]
+    spec = json.loads(json.dumps(converted.spec))
+    arrays = dict(converted.arrays)
+    big = "value/big"
+    arrays[big] = np.asarray(2 ** 20, dtype=np.int64)
+    spec["graph"]["values"]["big"] = big
+    target = [n for n in spec["graph"]["nodes"] if n["name"] == alloc["name"]][0]
+    target["inputs"][1:] = ["big", "big"]
+    model = loads_graph(_file_bytes(spec, arrays))
+    with pytest.raises(layers_np.TwinError, match=rf"{alloc['name']}.*over the limit of {gops.MAX_ALLOC_ELEMENTS}"):
+        model(np.ones(2, dtype=converted.dtype))

@@ -20,7 +20,7 @@ from ..base import TwinError
 from ..im2col import corr_nd, corr_transpose_nd, pool_nd
 from .scalar import DTYPES, GraphSpecError, build_scalar
 
-__all__ = ["op", "OPS", "NodeInfo", "Kernel", "UNDEFINED_CONTENT", "op_names", "written_region"]
+__all__ = ["op", "OPS", "NodeInfo", "Kernel", "UNDEFINED_CONTENT", "op_names", "written_region", "MAX_ALLOC_ELEMENTS"]
 
 Kernel = Callable[..., List[np.ndarray]]
 
@@ -130,10 +130,21 @@ def _as_int(x: np.ndarray, info: NodeInfo, what: str) -> int:
     return int(x)
 
 
+# No allocation a graph asks for may hold more elements than this (a hostile file's constants could
+# otherwise ask for terabytes); layers_np.graph.ops.MAX_ALLOC_ELEMENTS may be raised by the caller.
+MAX_ALLOC_ELEMENTS = 2 ** 31
+
+
 def _shape_arg(xs: Sequence[np.ndarray], info: NodeInfo) -> Tuple[int, ...]:
     dims = tuple(_as_int(x, info, "a shape entry") for x in xs)
     if any(d < 0 for d in dims):
         raise TwinError(f"{info.where}: negative dimension in shape {dims}")
+    size = 1
+    for d in dims:
+        size *= d
+    if size > MAX_ALLOC_ELEMENTS:
+        raise TwinError(f"{info.where}: an allocation of shape {dims} is over the limit of {MAX_ALLOC_ELEMENTS} "
+                        f"elements (layers_np.graph.ops.MAX_ALLOC_ELEMENTS)")
     return dims
 
 
@@ -350,6 +361,15 @@ def _alloc(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
     def run(value: np.ndarray, *shape: np.ndarray) -> List[np.ndarray]:
         dims = _shape_arg(shape, info)
         return [np.array(np.broadcast_to(value.astype(dtype, copy=False), dims))]
+    return run
+
+
+@op("BroadcastTo", inputs=(1, None))
+def _broadcast_to(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
+    """x broadcast to a shape (a new array: PyTensor's op returns a read-only view, values the same)."""
+    def run(x: np.ndarray, *shape: np.ndarray) -> List[np.ndarray]:
+        dims = _shape_arg(shape, info)
+        return [np.array(np.broadcast_to(x, dims))]
     return run
 
 
@@ -673,6 +693,9 @@ def _scan(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
             return bufs + nit + shared
         if any(s <= 0 for s in store):
             raise TwinError(f"{info.where}: an output buffer of the Scan has no room ({store})")
+        _shape_arg([np.asarray(s) for s in store[n_states:]], info)  # nit_sot buffers are allocated below
+        if not seqs and n_steps > MAX_ALLOC_ELEMENTS:
+            raise TwinError(f"{info.where}: a Scan of {n_steps} steps without sequences is over the limit")
         pos = [(-mintaps[k]) % store[k] for k in range(n_states + n_nit)]
         for i in range(n_steps):
             args = [s[i] for s in seqs]
