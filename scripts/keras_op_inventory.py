@@ -13,6 +13,19 @@ import sys
 from collections import Counter
 
 
+NOTES = """
+Notes:
+
+- No `Repeat` op appears: Keras's `RepeatVector` calls `T.extra_ops.repeat(x, n, axis=1)` with a
+  scalar `n`, which PyTensor 2.8.11 builds from `Alloc` and `Reshape` (its `Repeat` op is used only
+  for a vector of repeats).
+- BatchNormalization (mode 0) at inference is `AbstractBatchNormInference`, which the rewrites
+  lower to a fused `Elemwise` Composite; its training branch (`AbstractBatchNormTrain`) and
+  Dropout's `mrg_uniform` exist only in the raw graph.
+- The text model's Scan inner graphs hold `Gemm` nodes; they are certified through the Scan's
+  outputs (node-by-node certification compares the values of the outer graph's nodes)."""
+
+
 def _walk(nodes, ops, scalars, prefix=""):
     for node in nodes:
         ops[prefix + node["op"]] += 1
@@ -71,6 +84,7 @@ def main() -> int:
     print(f"{len(every_op)} tensor op kinds: {', '.join(sorted(every_op))}.\n")
     print(f"{len(every_scalar)} scalar op kinds: {', '.join(sorted(every_scalar))}.\n")
     print("Missing from the numpy runtime: " + (", ".join(missing) if missing else "none") + ".")
+    print(NOTES)
     return 0
 
 
