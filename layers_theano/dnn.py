@@ -27,6 +27,7 @@ __all__ = ["Pool2DDNNLayer", "MaxPool2DDNNLayer", "Pool3DDNNLayer", "MaxPool3DDN
 
 
 def convolve_with(layer: BaseConvLayer, op: Any, input: Any) -> Any:
+    """The layer's convolution by ``op`` (``nnet.conv2d``/``conv3d``); ``filter_flip=flip_filters``."""
     extra = {"num_groups": layer.num_groups} if layer.num_groups > 1 else {}
     return op(input, layer.W, layer.input_shape, layer.get_W_shape(), subsample=layer.stride,
               border_mode=theano_border_mode(layer.pad), filter_flip=layer.flip_filters, **extra)
