@@ -146,7 +146,7 @@ def _inplace_activation(fn: Any, dtype: np.dtype,
         return lambda x: x
     if fn is nl.rectify:
         zero, maximum = np.zeros((), dtype), np.maximum
-        return lambda x: maximum(x, zero, x)
+        return lambda x: maximum(x, zero, out=x)
     if fn is nl.tanh:
         tanh = np.tanh
         return lambda x: tanh(x, x)
@@ -623,9 +623,9 @@ def _pool(layer: Any, ins: List[np.ndarray], alloc: _Alloc) -> Optional[Kernel]:
                 views = [x[k] for k in offsets]
                 memo[0], memo[1] = x, views
             o = get()
-            maximum(views[0], views[1], o)
+            maximum(views[0], views[1], out=o)
             for v in views[2:]:
-                maximum(o, v, o)
+                maximum(o, v, out=o)
             return o
         return pool_small
     # max is exact: reduce axis by axis (last first), each window offset one ufunc call

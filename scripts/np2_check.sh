@@ -48,5 +48,5 @@ find "$SRC" -name __pycache__ -prune -exec rm -rf {} +
 "$NP2_VENV/bin/pip" check  # its one dependency, numpy, is satisfied by numpy 2
 cd "$RUNTIME"
 TWINS_NP2_REFS="$REFS" TWINS_REQUIRE_NUMPY2=1 TWINS_NP2_INSTALLED=1 PYTHONPATH="$RUNTIME" \
-    "$NP2_PYTEST" -q -p no:cacheprovider -p no:twins --rootdir="$ROOT" \
+    "$NP2_PYTEST" -q -p no:cacheprovider -p no:twins -W error::DeprecationWarning --rootdir="$ROOT" \
     --confcutdir="$ROOT/tests/np2_runtime" "$ROOT/tests/np2_runtime"
