@@ -69,12 +69,17 @@ def import_keras() -> Any:
         # cache stays the user's (a temporary HOME would mean a cold cache, deleted afterwards)
         str(config.compiledir)
         saved = {k: os.environ.get(k) for k in ("HOME", "KERAS_BACKEND")}
+        # Keras's theano backend assigns theano.config.floatX = its own float type on import: for
+        # the rest of the process every Theano graph (Lasagne layers, the harness) would silently
+        # switch dtype, so the user's floatX is put back; _floatx sets both while a model is built
+        floatx = config.floatX
         with tempfile.TemporaryDirectory(prefix="twins-keras-home-") as home:
             os.environ["HOME"] = home
             os.environ["KERAS_BACKEND"] = "theano"
             try:
                 import keras  # noqa: F401  (Keras prints "Using Theano backend." on stderr)
             finally:
+                config.floatX = floatx
                 for k, v in saved.items():
                     if v is None:
                         os.environ.pop(k, None)
@@ -140,11 +145,14 @@ def inference_graph(inputs: Sequence[Any], outputs: Sequence[Any], shapes: Seque
 def _floatx(dtype: str) -> Iterator[Any]:
     """Keras's float type while a model is built (weights and placeholders take it)."""
     keras = import_keras()
+    from .backend import config
+
     K = keras.backend
     previous = K.floatx()
     K.set_floatx(dtype)
     try:
-        yield keras
+        with config.change_flags(floatX=dtype):  # as Keras's import makes them agree
+            yield keras
     finally:
         K.set_floatx(previous)
 

@@ -113,3 +113,18 @@ def test_inference_graph_refuses_what_it_cannot_resolve():
         keras_zoo.keras_graph(model, ["a"])
     ins, outs = keras_zoo.keras_graph(model)
     assert [v.name for v in ins] == ["features", "context"]
+
+
+def test_importing_keras_leaves_pytensor_floatx_alone():
+    """Keras 1.2.2's theano backend sets theano.config.floatX to float32 on import; without the
+    restore every later Theano graph in the process (a float64 Lasagne LSTM, say) changed dtype."""
+    code = ("from layers_theano.backend import config\n"
+            "from layers_theano import keras_zoo\n"
+            "keras_zoo.import_keras()\n"
+            "print('FLOATX', config.floatX)\n")
+    flags = [f for f in os.environ.get("PYTENSOR_FLAGS", "").split(",") if f and not f.startswith("floatX")]
+    env = dict(os.environ, PYTENSOR_FLAGS=",".join(flags + ["floatX=float64"]))
+    env.pop("THEANO_FLAGS", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "FLOATX float64" in out.stdout, out.stdout
