@@ -129,17 +129,6 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return _nl.softplus(x if x.dtype.kind == "f" else x.astype(np.float64))
 
 
-def _transcendental(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Callable[..., np.ndarray]]:
-    wrapped = _float(fn)
-
-    def make(dtype: np.dtype) -> Callable[..., np.ndarray]:
-        def run(x: np.ndarray) -> np.ndarray:
-            with np.errstate(all="ignore"):
-                return wrapped(x.astype(dtype, copy=False) if dtype.kind == "f" else x)
-        return run
-    return make
-
-
 def _special(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Callable[..., np.ndarray]]:
     def make(dtype: np.dtype) -> Callable[..., np.ndarray]:
         def run(x: np.ndarray) -> np.ndarray:
@@ -147,6 +136,11 @@ def _special(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Callable[.
                 return fn(x.astype(dtype, copy=False) if dtype.kind == "f" else x)
         return run
     return make
+
+
+def _transcendental(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Callable[..., np.ndarray]]:
+    """``_special`` of a function evaluated through float64 (:func:`_float`)."""
+    return _special(_float(fn))
 
 
 # name -> (arity or None for any, factory(output dtype) -> function of arrays)
