@@ -398,12 +398,23 @@ class NpzReader:
             raise UnsupportedArrayError(self.label, f"array {name[:80]!r} is Fortran-ordered; only C order is read")
         return dtype, shape, start + hlen, fortran and len(shape) > 1
 
+    def _read_error(self, what: str, exc: Exception) -> ModelFileError:
+        """The one-line error for ``exc`` raised while reading ``what`` (a member or an array)."""
+        import zipfile
+
+        if isinstance(exc, zipfile.BadZipFile):
+            if "CRC" in str(exc):
+                return ChecksumMismatchError(self.label, f"{what} is corrupted (zip CRC check failed)")
+            return TruncatedFileError(self.label, f"{what}: {exc}")
+        if isinstance(exc, (EOFError, OSError, ValueError, struct.error)):
+            return TruncatedFileError(self.label, f"{what} is cut off or malformed: {exc}")
+        # e.g. NotImplementedError for zip features the flags check missed
+        return BadMemberError(self.label, f"{what} cannot be read: {type(exc).__name__}: {exc}")
+
     def read_bytes(self, name: str, max_bytes: int, prefix: bool = False) -> bytes:
         """The raw bytes of member ``name``, refused (LimitExceededError) when it declares more
         than ``max_bytes``; the zip CRC is checked. ``prefix=True``: its first ``max_bytes``
         bytes (or all of a shorter member), the rest unread."""
-        import zipfile
-
         if name not in self._members:
             raise ModelFileError(self.label, f"no member {name[:80]!r}")
         info = self._members[name]
@@ -420,14 +431,8 @@ class NpzReader:
         try:
             with self._zip.open(info) as stream:
                 data = stream.read(info.file_size + 1)
-        except zipfile.BadZipFile as exc:
-            if "CRC" in str(exc):
-                raise ChecksumMismatchError(self.label, f"member {name[:80]!r} is corrupted (zip CRC check failed)") from None
-            raise TruncatedFileError(self.label, f"member {name[:80]!r}: {exc}") from None
-        except (EOFError, OSError, ValueError, struct.error) as exc:
-            raise TruncatedFileError(self.label, f"member {name[:80]!r} is cut off or malformed: {exc}") from None
-        except Exception as exc:
-            raise BadMemberError(self.label, f"member {name[:80]!r} cannot be read: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # zipfile raises many types for broken members
+            raise self._read_error(f"member {name[:80]!r}", exc) from None
         if len(data) != info.file_size:
             raise TruncatedFileError(self.label, f"member {name[:80]!r} holds {len(data)} bytes, it declares "
                                                  f"{info.file_size}")
@@ -442,8 +447,6 @@ class NpzReader:
         Theano GPU array member starts with its pickled context name). ``fortran_ok=True``
         accepts a Fortran-ordered array (returned in C order, a copy).
         """
-        import zipfile
-
         if name not in self._members:
             raise ModelFileError(self.label, f"no array {name[:80]!r}")
         info = self._members[name]
@@ -484,14 +487,8 @@ class NpzReader:
                     raise TruncatedFileError(self.label, f"array {name[:80]!r} has trailing bytes")
         except ModelFileError:
             raise
-        except zipfile.BadZipFile as exc:
-            if "CRC" in str(exc):
-                raise ChecksumMismatchError(self.label, f"array {name[:80]!r} is corrupted (zip CRC check failed)") from None
-            raise TruncatedFileError(self.label, f"array {name[:80]!r}: {exc}") from None
-        except (EOFError, OSError, ValueError, struct.error) as exc:
-            raise TruncatedFileError(self.label, f"array {name[:80]!r} is cut off or malformed: {exc}") from None
-        except Exception as exc:  # e.g. NotImplementedError for zip features the flags check missed
-            raise BadMemberError(self.label, f"array {name[:80]!r} cannot be read: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            raise self._read_error(f"array {name[:80]!r}", exc) from None
         if fortran:
             return np.ascontiguousarray(arr.reshape(shape, order="F"))
         return arr.reshape(shape)
