@@ -354,6 +354,7 @@ def _gate(args: Any, prog: str) -> int:
         import layers_theano as LT
         from layers_theano.export import input_dtypes, to_twin
 
+        from .graph_check import fallback_checks
         from .lasagne_reference import add_lasagne_comparisons
 
         from .network import NetworkError, certify_network, network_dtype
@@ -372,8 +373,9 @@ def _gate(args: Any, prog: str) -> int:
         # certify the artifact itself: the bytes that will be written, loaded back
         # the user's own twin classes (registered pairs) are passed back by name, never read from the file
         loaded = np_io.loads(np_io.dumps(twin, input_dtypes=dtypes), custom_layers=np_io.custom_classes(twin))
+        # graph-fallback layers (ExpressionLayer, custom layers) are also certified node by node
         report = certify_network(net, samples, twin=loaded, fuzz=True, n_batches=n_batches, batch_size=batch_size,
-                                 seed=args.seed)
+                                 seed=args.seed, node_checks=fallback_checks(net, loaded))
         if reference is not None:
             add_lasagne_comparisons(report, reference, loaded, net, n_batches, batch_size, args.seed)
         data = None

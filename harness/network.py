@@ -28,7 +28,7 @@ from .execute import NetworkError, NetworkRun
 from .tolerance import Tolerance, default_tolerance
 
 __all__ = ["certify_network", "NetworkReport", "LayerRow", "NetworkError", "network_dtype", "fuzz_inputs",
-           "input_specs", "as_batches"]
+           "input_specs", "as_batches", "declared_shape_problem"]
 
 FREE_DIM_RANGE = (2, 9)  # free non-batch axes (e.g. time) are drawn from [2, 9)
 INT_INPUT_HIGH = 10      # integer inputs not feeding an embedding are drawn from [0, 10)
@@ -114,6 +114,8 @@ class NetworkReport:
     theano_seconds: float = 0.0
     twin_seconds: float = 0.0
     seed: int = 0
+    # the node-by-node checks of graph-fallback layers (harness.graph_check.SubgraphCheck.summary)
+    subgraphs: List[Dict[str, Any]] = field(default_factory=list)
 
     @property
     def first_bad(self) -> Optional[LayerRow]:
@@ -128,8 +130,11 @@ class NetworkReport:
         if bad is None:
             out = self.output_row
             worst = max((r.max_ratio for r in self.rows), default=0.0)
+            nodes = sum(g["nodes"] for g in self.subgraphs)
+            graphs = (f"; {len(self.subgraphs)} graph-fallback layer(s) also agree node by node ({nodes} nodes)"
+                      if self.subgraphs else "")
             return (f"certified: {len(self.rows)} layers agree on {self.batches} batches ({self.dtype}, {self.tolerance}); "
-                    f"output max ulp {out.max_ulp if out else 0:.3g}, worst diff/allowed {worst:.3g}")
+                    f"output max ulp {out.max_ulp if out else 0:.3g}, worst diff/allowed {worst:.3g}{graphs}")
         cause = ("its own numerics differ (the twin layer disagrees on Theano's inputs)" if not bad.local_ok else
                  "propagated: the layer agrees on Theano's inputs, the differences it receives are amplified")
         return (f"DISCREPANCY at layer {bad.index} {bad.name!r} ({bad.cls}): {bad.reason}; {cause}. "
@@ -166,6 +171,7 @@ class NetworkReport:
             "first_bad": None if bad is None else {"index": bad.index, "name": bad.name, "class": bad.cls,
                                                    "verdict": bad.verdict, "reason": bad.reason},
             "message": self.message(),
+            **({"subgraphs": self.subgraphs} if self.subgraphs else {}),
         }
 
 
@@ -277,9 +283,19 @@ def _error_comparison(theano: np.ndarray, exc: BaseException, tol: Tolerance) ->
                       max_bound_ratio=float("inf"))
 
 
+def declared_shape_problem(declared: Any, actual: Tuple[int, ...]) -> str:
+    """Why an array of shape ``actual`` does not fit the declared ``output_shape`` ("" if it does)."""
+    declared = tuple(declared)
+    if len(declared) != len(actual) or any(d is not None and d != a for d, a in zip(declared, actual)):
+        shown = "(" + ", ".join("None" if d is None else str(d) for d in declared) + ")"
+        return f"the twin declares output_shape {shown}, Theano computed an array of shape {tuple(actual)}"
+    return ""
+
+
 def certify_network(theano_output: Any, inputs: Any = None, *, dtype: Optional[str] = None, n_batches: int = 3,
                     batch_size: int = 4, seed: int = 0, tolerance: Optional[Tolerance] = None,
-                    twin: Any = None, fuzz: Optional[bool] = None) -> NetworkReport:
+                    twin: Any = None, fuzz: Optional[bool] = None,
+                    node_checks: Optional[Mapping[int, Any]] = None) -> NetworkReport:
     """Compare every layer of a Theano network with its numpy twin.
 
     Parameters
@@ -301,6 +317,14 @@ def certify_network(theano_output: Any, inputs: Any = None, *, dtype: Optional[s
         The twin to certify (e.g. a model loaded from a file); default ``to_numpy(theano_output)``.
     fuzz : bool, optional
         Also fuzz when ``inputs`` are given (default: fuzz only without ``inputs``).
+    node_checks : mapping, optional
+        ``{id(Theano layer): check}`` run on every batch with Theano's values of that layer's
+        inputs (``check.run(arrays)``); a check that fails (``check.verdict()``) fails the layer's
+        row with its one-line message: :func:`harness.graph_check.fallback_checks` gives the
+        node-by-node checks of the graph-fallback layers (``layers_np.GraphLayer``), so a
+        divergence names the node.
+
+    Every layer's declared ``output_shape`` (the twin's) must fit the array Theano computes.
 
     Returns
     -------
@@ -334,6 +358,8 @@ def certify_network(theano_output: Any, inputs: Any = None, *, dtype: Optional[s
             for i in checker.computed}
     th_total = tw_total = 0.0
     compared = 0  # output elements compared: an empty output on every batch proves nothing
+    checks = {i: node_checks[id(checker.th_layers[i])] for i in checker.computed
+              if node_checks and id(checker.th_layers[i]) in node_checks}
     for b, batch in enumerate(batches):
         theano, twin_out, alone, th_s, tw_s = checker.run(batch)
         th_total += th_s
@@ -346,6 +372,21 @@ def certify_network(theano_output: Any, inputs: Any = None, *, dtype: Optional[s
             local = (_error_comparison(theano[i], alone[i], tol) if isinstance(alone[i], BaseException)
                      else compare_arrays(theano[i], alone[i], tol))
             rows[i].add(full, local, b)
+            problem = declared_shape_problem(checker.np_layers[i].output_shape, np.shape(theano[i]))
+            if problem and rows[i].ok:
+                rows[i].ok = rows[i].local_ok = False
+                rows[i].reason = problem
+            if i in checks:
+                checks[i].run([theano[j] for j in checker.incoming[i]])
+    subgraphs = []
+    for i, check in checks.items():
+        ok, local_ok, message = check.verdict()
+        subgraphs.append(check.summary(rows[i].name))
+        if not ok:
+            rows[i].local_ok = rows[i].local_ok and local_ok
+            note = f"graph fallback, node by node: {message}"
+            rows[i].reason = note if rows[i].ok else f"{rows[i].reason}; {note}"
+            rows[i].ok = False
     if compared == 0:
         raise NetworkError(f"the network's output is empty on every batch (shape {out_shape}): no value was "
                            "compared, so nothing is certified; give inputs for which it outputs values")
@@ -354,4 +395,4 @@ def certify_network(theano_output: Any, inputs: Any = None, *, dtype: Optional[s
                          batches=len(batches), input_source=" + ".join(sources),
                          input_shapes=[[tuple(a.shape) for a in batch] for batch in batches],
                          compile_seconds=checker.compile_seconds, theano_seconds=th_total, twin_seconds=tw_total,
-                         seed=seed)
+                         seed=seed, subgraphs=subgraphs)

@@ -23,6 +23,7 @@ from .special import *  # noqa: F401,F403
 from .dnn import *  # noqa: F401,F403  (Lasagne's lasagne.layers.dnn,
 from .corrmm import *  # noqa: F401,F403  .corrmm and .cuda_convnet names: model files
 from .cuda_convnet import *  # noqa: F401,F403  name classes at the top level)
+from .graph_layer import GraphLayer  # the graph fallback of layers without a twin (ExpressionLayer, custom layers)
 from .traversal import get_output_shape
 
 __version__ = "0.1.0"

@@ -27,7 +27,10 @@ Constructor arguments are the ones a layer was built with (``layer._init_args``)
 are referred to by name (unnamed layers get ``<class>_<index>``), nonlinearities by name
 or by class and arguments, parameter initialisers and initial values by placeholders (the
 stored arrays replace them). Anything else, e.g. an ``ExpressionLayer`` or a Python
-function, cannot be described without code and is refused by :func:`save`.
+function, cannot be described without code and is refused by :func:`save` (the Theano-side
+export replaces such a layer by a :class:`layers_np.GraphLayer`, whose arguments are a graph
+spec: op names from an allow-list, attributes and arrays). An array argument listed in the
+layer class's ``stored_array_args`` is always stored, even when a parameter has its shape.
 
 Files are written atomically (a temporary file in the same directory, then ``os.replace``).
 
@@ -251,10 +254,14 @@ class _Encoder:
             arr = np.asarray(value.get_value() if hasattr(value, "get_value") else value)
             if arr.dtype.kind not in "biuf":
                 raise self.fail(where, f"is an array of dtype {arr.dtype}")
-            if arr.shape in self.param_shapes:
+            stored = re.split(r"[.\[]", where, maxsplit=1)[0] in getattr(self.layer, "stored_array_args", ())
+            if arr.shape in self.param_shapes and not stored:
                 # initial value of a parameter: the stored parameter array replaces it
                 return {"$zeros": {"shape": list(arr.shape), "dtype": arr.dtype.name}}
-            key = f"{self.layer_name}/arg/{re.sub(r'[^A-Za-z0-9_.-]', '_', where)}"
+            base = f"{self.layer_name}/arg/{re.sub(r'[^A-Za-z0-9_.-]', '_', where)}"
+            key, k = base, 2
+            while key in self.arrays:  # two arguments whose names differ only in replaced characters
+                key, k = f"{base}_{k}", k + 1
             self.arrays[key] = _little_endian(arr)
             return {"$array": key}
         if isinstance(value, _init.Initializer):

@@ -78,12 +78,29 @@ def twin_kwargs(layer: Layer, twins: Dict[int, Any]) -> Dict[str, Any]:
     return kwargs
 
 
-def to_numpy(layer_or_layers: Union[Layer, List[Layer]]) -> Any:
-    """Return the numpy twin of the network ending in ``layer_or_layers`` with the same weights."""
+def to_numpy(layer_or_layers: Union[Layer, List[Layer]], graph_fallback: bool = False) -> Any:
+    """Return the numpy twin of the network ending in ``layer_or_layers`` with the same weights.
+
+    Parameters
+    ----------
+    graph_fallback : bool
+        With ``True`` (what an export uses), an ``ExpressionLayer`` or a layer whose class has no
+        twin becomes a ``layers_np.GraphLayer`` running its converted graph
+        (:mod:`layers_theano.graph_fallback`) instead of being refused; an op outside the graph
+        runtime's allow-list is still refused (a ValueError naming the op, the node and the layer).
+    """
+    from layers_np.traversal import incoming_layers
+
     many = isinstance(layer_or_layers, (list, tuple))
     targets = list(layer_or_layers) if many else [layer_or_layers]
     twins: Dict[int, Any] = {}
     for layer in get_all_layers(targets):
+        if graph_fallback:
+            from .graph_fallback import graph_twin, needs_graph
+
+            if needs_graph(layer):
+                twins[id(layer)] = graph_twin(layer, [twins[id(l)] for l in incoming_layers(layer)])
+                continue
         cls = twin_class(layer)
         twins[id(layer)] = cls(**twin_kwargs(layer, twins))
     result = [twins[id(t)] for t in targets]

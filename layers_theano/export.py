@@ -26,9 +26,10 @@ __all__ = ["export", "to_twin", "load_lasagne_weights", "set_lasagne_values", "w
 
 
 def to_twin(net: Union[Layer, Sequence[Layer]]) -> Any:
-    """``to_numpy(net)``, with a failed conversion reported as :class:`layers_np.io.ModelExportError`."""
+    """``to_numpy(net, graph_fallback=True)`` (an ExpressionLayer or a layer without a twin becomes a
+    ``layers_np.GraphLayer``), with a failed conversion reported as :class:`layers_np.io.ModelExportError`."""
     try:
-        return to_numpy(net)
+        return to_numpy(net, graph_fallback=True)
     except (TypeError, ValueError) as exc:
         raise np_io.ModelExportError(f"cannot build the numpy twin: {exc}") from None
 
@@ -50,7 +51,8 @@ def export(net: Union[Layer, Sequence[Layer]], path: Union[str, "os.PathLike[str
     Raises
     ------
     layers_np.io.ModelExportError
-        When a layer has no numpy twin or cannot be described without code (ExpressionLayer, ...).
+        When a layer cannot be described without code (a built-in layer given a Python function) or
+        has no twin and a graph with an op the numpy runtime does not have.
     """
     twin = to_twin(net)
     return np_io.save(twin, path, certification, input_dtypes=input_dtypes(net, twin),

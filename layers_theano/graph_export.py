@@ -213,7 +213,7 @@ def _op_name(op: Any) -> Optional[str]:
 def _variables(obj: Any) -> Tuple[List[Any], List[Any], List[Optional[Tuple[Optional[int], ...]]], List[str],
                                   List[Optional[int]]]:
     """(inputs, outputs, declared input shapes, input names, integer bounds) of what a factory returned."""
-    import layers_theano as LT
+    from . import base as LT  # the layer classes and helpers (not the package: no import cycle through to_numpy)
 
     if isinstance(obj, LT.Layer):
         layers = LT.get_all_layers(obj)

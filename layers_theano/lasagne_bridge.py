@@ -8,8 +8,14 @@ keeps the twin's default, which is what Lasagne 0.1 computed. The Lasagne releas
 the layer's package and mapped to ``semantics`` (``layers_np.versions``) for the layers whose
 arithmetic changed between releases.
 
-Refused, one line naming the layer: classes that are not Lasagne's own (subclasses included:
-their ``get_output_for`` may compute anything), classes without a twin, callables that are
+On the Theano side (``side='theano'``, what ``twins gate`` certifies) a layer whose class is not
+Lasagne's own (a user's layer or subclass: its ``get_output_for`` may compute anything) or has no
+twin is kept as it is, inside a :class:`LasagneLayer` (its own ``get_output_for``, parameters and
+output shape); exporting that network converts it through the graph fallback
+(:mod:`layers_theano.graph_fallback`) to a ``layers_np.GraphLayer``.
+
+Refused, one line naming the layer: on the numpy side, classes that are not Lasagne's own
+(subclasses included) and classes without a twin; on both sides, callables that are
 neither Lasagne's nor a registered Theano function (``ExpressionLayer`` functions, custom
 nonlinearities), initial states given as Theano expressions (Lasagne 0.1), and anything the
 twin's constructor refuses (e.g. Lasagne 0.1's ``pad='same'`` with an even filter).
@@ -28,9 +34,10 @@ import numpy as np
 import layers_np
 from layers_np import versions
 
+from .base import MergeLayer
 from .convert import convert_value
 
-__all__ = ["from_lasagne", "is_lasagne_layer", "lasagne_semantics", "lasagne_layer_outputs"]
+__all__ = ["from_lasagne", "is_lasagne_layer", "lasagne_semantics", "lasagne_layer_outputs", "LasagneLayer"]
 
 # twin argument -> Lasagne attribute, where the names differ
 _ATTRIBUTE = {("SliceLayer", "indices"): "slice"}
@@ -131,7 +138,11 @@ class _Converter:
     def layer(self, layer: Any) -> Any:
         cls = type(layer)
         name = cls.__name__
-        if cls.__module__.split(".")[0] != "lasagne" or not isinstance(getattr(self.M, name, None), type):
+        foreign = cls.__module__.split(".")[0] != "lasagne" or not isinstance(getattr(self.M, name, None), type)
+        if (foreign or name == "ExpressionLayer") and not self.numpy_side and name != "InputLayer":
+            # a user's layer (or one without a twin class) computes what its own get_output_for builds
+            return LasagneLayer(self.incomings(layer), layer, name=layer.name)
+        if foreign:
             raise TypeError(f"from_lasagne: {cls.__module__}.{name} has no twin (only Lasagne's own layer classes "
                             f"are converted)")
         twin_cls = getattr(self.M, name)
@@ -188,6 +199,41 @@ class _Converter:
             self.built[id(layer)] = self.layer(layer)
         result = [self.built[id(t)] for t in targets]
         return result if many else result[0]
+
+
+class LasagneLayer(MergeLayer):
+    """A real Lasagne layer without a twin class inside a converted layers_theano network.
+
+    Its output is the Lasagne layer's own ``get_output_for`` (on the incoming values the
+    layers_theano network gives it), its parameters are the Lasagne layer's shared variables
+    (same objects, names and tags) and its output shape the Lasagne layer's
+    ``get_output_shape_for``. It has no twin class: an export converts it through the graph
+    fallback into a ``layers_np.GraphLayer``.
+
+    Parameters
+    ----------
+    incomings : list of layers_theano Layer
+        The converted incoming layers, in the Lasagne layer's order.
+    layer : lasagne Layer
+        The wrapped layer.
+    name : str, optional
+    """
+
+    def __init__(self, incomings: Sequence[Any], layer: Any, name: Optional[str] = None) -> None:
+        super().__init__(incomings, name=name)
+        self.lasagne_layer = layer
+        self._merge = hasattr(layer, "input_layers")
+        for param, tags in layer.params.items():
+            self.params[param] = set(tags)
+
+    def _given(self, values: List[Any]) -> Any:
+        return values if self._merge else values[0]
+
+    def get_output_shape_for(self, input_shapes: List[Any]) -> Any:  # type: ignore[override]
+        return tuple(self.lasagne_layer.get_output_shape_for(self._given(list(input_shapes))))
+
+    def get_output_for(self, inputs: List[Any], **kwargs: Any) -> Any:  # type: ignore[override]
+        return self.lasagne_layer.get_output_for(self._given(list(inputs)), **kwargs)
 
 
 def _shape(param: Any) -> Any:

@@ -5,7 +5,9 @@ Usage (Theano environment): ``python scripts/np2_write_refs.py DIR [MODEL ...]``
 MODEL is a zoo model or a Lasagne Recipes network (``layers_theano.recipes.reduced``: the
 Recipes architecture at its smallest input, in its certification dtype). Default: every zoo
 model whose layers exist plus the Recipes networks in ``RECIPES_DEFAULT`` (the ones that
-compile in seconds; ``ZOO_MODELS="vgg16 resnet50 ..."`` in scripts/np2_check.sh runs others).
+compile in seconds; ``ZOO_MODELS="vgg16 resnet50 ..."`` in scripts/np2_check.sh runs others) and
+``custom_layers_mlp`` (:mod:`layers_theano.fallback_zoo`: an ExpressionLayer and a custom layer,
+exported as graph-fallback layers).
 For each model this runs ``twins gate`` (so the file is the certified export) and, for a zoo
 model, ``twins gate --graph`` (the certified graph model), then
 evaluates the Theano network on fixed inputs and writes ``DIR/<model>.npz``,
@@ -22,6 +24,7 @@ import sys
 import numpy as np
 
 RECIPES_DEFAULT = ("nin_cifar10", "vgg_cnn_s", "c3d")
+FALLBACK_DEFAULT = ("custom_layers_mlp",)  # layers_theano.fallback_zoo
 
 
 def main(argv):
@@ -35,16 +38,20 @@ def main(argv):
     from harness.graph_gate import graph_gate_main
     from harness.network import fuzz_inputs, network_dtype
     from harness.tolerance import default_tolerance
-    from layers_theano import recipes, zoo
+    from layers_theano import fallback_zoo, recipes, zoo
     from layers_theano.recipes import reduced
 
+    fallback = {n: getattr(fallback_zoo, n) for n in FALLBACK_DEFAULT}
+
     def factory_spec(name):
-        module = "layers_theano.zoo" if name in zoo.FACTORIES else "layers_theano.recipes.reduced"
+        module = ("layers_theano.zoo" if name in zoo.FACTORIES else "layers_theano.fallback_zoo" if name in fallback
+                  else "layers_theano.recipes.reduced")
         return f"{module}:{name}"
 
     out_dir = argv[0]
-    names = argv[1:] or zoo.available() + [n for n in RECIPES_DEFAULT if n in recipes.available()]
-    unknown = [n for n in names if n not in zoo.FACTORIES and n not in reduced.FACTORIES]
+    names = argv[1:] or (zoo.available() + [n for n in RECIPES_DEFAULT if n in recipes.available()]
+                         + list(FALLBACK_DEFAULT))
+    unknown = [n for n in names if n not in zoo.FACTORIES and n not in reduced.FACTORIES and n not in fallback]
     if unknown:
         print(f"unknown zoo models: {unknown}", file=sys.stderr)
         return 2
@@ -65,7 +72,7 @@ def main(argv):
             if code != 0:
                 print(f"{name}: the graph gate exited {code}", file=sys.stderr)
                 return 1
-        net = (zoo.FACTORIES if name in zoo.FACTORIES else reduced.FACTORIES)[name]()
+        net = (zoo.FACTORIES if name in zoo.FACTORIES else fallback if name in fallback else reduced.FACTORIES)[name]()
         dtype = network_dtype(net)
         inputs = [l for l in LT.get_all_layers(net) if isinstance(l, LT.InputLayer)]
         arrays = fuzz_inputs(net, np.random.default_rng(123), batch_size=3)

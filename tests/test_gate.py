@@ -41,7 +41,7 @@ def lambda_mlp():
 
 
 def expression_net():
-    """An ExpressionLayer (with a numpy twin function): certifiable, but not describable without code."""
+    """An ExpressionLayer (with a numpy twin function, which a file cannot hold): exported as its graph."""
     inp = LT.InputLayer((None, 4))
     return LT.ExpressionLayer(inp, lambda v: v * 2, numpy_function=lambda v: v * 2, name="expr")
 
@@ -115,7 +115,6 @@ def test_existing_output_is_left_alone_on_discrepancy(tmp_path):
     ("layers_theano.zoo:no_such_factory", "no callable"),
     (f"{HERE}:not_a_layer", "output layer of a layers_theano network"),
     (f"{HERE}:lambda_mlp", "no numpy twin for the function"),
-    (f"{HERE}:expression_net", "ExpressionLayer 'expr' wraps a Python function"),
 ])
 def test_bad_input_exits_2(tmp_path, capsys, factory, message):
     code, out, reports = gate(tmp_path, factory)
@@ -168,6 +167,16 @@ def test_export_command(tmp_path, capsys):
     assert export_main([f"{HERE}:lambda_mlp", "-o", str(tmp_path / "x.npz")]) == 2
     assert export_main(["layers_theano.zoo:mlp", "-o", str(tmp_path / "no" / "dir" / "x.npz")]) == 2
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_expression_layer_is_exported_as_its_graph(tmp_path, capsys):
+    """An ExpressionLayer is not refused: the export holds its converted graph (a GraphLayer), not its function."""
+    out = tmp_path / "e.npz"
+    assert export_main([f"{HERE}:expression_net", "-o", str(out)]) == 0, capsys.readouterr().err
+    entry = L.io.read_spec(out)["layers"][1]
+    assert entry["class"] == "GraphLayer" and entry["args"]["source"] == "layers_theano.special.ExpressionLayer"
+    X = np.arange(8, dtype=L.io.read_spec(out)["dtype"]).reshape(2, 4)
+    np.testing.assert_array_equal(L.load(out)(X), X * 2)
 
 
 def test_theano_side_lasagne_weights(tmp_path):

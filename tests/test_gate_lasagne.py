@@ -9,10 +9,11 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 import layers_np as L
 from harness.gate import gate_main
-from layers_theano import theano_compat
+from layers_theano import from_lasagne, theano_compat
 
 HERE = os.path.abspath(__file__)
 
@@ -70,12 +71,26 @@ def test_gate_certifies_a_lasagne_network(tmp_path, capsys):
     np.testing.assert_allclose(L.get_output(model, dict(zip(twin_inputs, [x, m]))), ref, rtol=1e-7, atol=1e-8)
 
 
-def test_gate_refuses_a_lasagne_subclass(tmp_path, capsys):
+def test_gate_exports_a_lasagne_subclass_as_its_graph(tmp_path, capsys):
+    """A user's subclass of a Lasagne layer has no twin class: from_lasagne(side='numpy') refuses it,
+    the gate keeps it as Lasagne computes it and exports it through the graph fallback, certified
+    against layers_theano, node by node and against Lasagne's own graph."""
+    net = lasagne_subclass()
+    with pytest.raises(TypeError, match="MyDense has no twin"):
+        from_lasagne(net)
     out = tmp_path / "model.npz"
-    code = gate_main([f"{HERE}:lasagne_subclass", "-o", str(out), "--report-dir", str(tmp_path)])
-    err = capsys.readouterr().err
-    assert code == 2 and not out.exists()
-    assert "MyDense has no twin" in err and err.count("\n") == 1
+    code = gate_main([f"{HERE}:lasagne_subclass", "-o", str(out), "--report-dir", str(tmp_path), "--profile", "dev"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err + printed.out
+    assert "1 graph-fallback layer(s) also agree node by node" in printed.out
+    entry = L.io.read_spec(out)["layers"][1]
+    assert entry["class"] == "GraphLayer" and entry["args"]["source"].endswith("lasagne_subclass.<locals>.MyDense")
+    model = L.load(out)
+    assert [p.name for p in L.get_all_params(model)] == [p.name for p in net.get_params()]
+    # the factory's weights are drawn afresh on each call: the exported ones give Lasagne's relu(XW + b)
+    W, b = L.get_all_param_values(model)
+    X = np.random.default_rng(1).standard_normal((4, 3)).astype(W.dtype)
+    np.testing.assert_allclose(model(X), np.maximum(X @ W + b, 0), rtol=1e-7, atol=1e-8)
 
 
 def test_gate_finds_a_twin_that_only_matches_layers_theano(tmp_path, capsys, monkeypatch):
