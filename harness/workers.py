@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["Job", "Setup", "ZooResult", "assign", "worker_flags", "run_jobs", "Progress", "cpu_seconds", "max_examples"]
+__all__ = ["Job", "Setup", "ZooResult", "assign", "flag_value", "worker_flags", "run_jobs", "Progress", "cpu_seconds", "max_examples"]
 
 # events a job sends while it runs: (kind, worker, payload)
 Event = Tuple[str, int, Any]
@@ -76,19 +76,27 @@ def assign(n_jobs: int, workers: int) -> List[List[int]]:
     return [list(range(w, n_jobs, workers)) for w in range(workers)]
 
 
+def _flag_name(item: str) -> str:
+    # PyTensor reads "a.b" and "a__b" as one flag
+    return item.split("=", 1)[0].strip().replace(".", "__")
+
+
+def flag_value(flags: str, name: str) -> Optional[str]:
+    """The value of flag ``name`` in a PYTENSOR_FLAGS string (the last one wins, as in PyTensor),
+    None when it is not set."""
+    values = [f.split("=", 1)[1] for f in flags.split(",") if "=" in f and _flag_name(f) == name]
+    return values[-1] if values else None
+
+
 def _set_flag(flags: str, name: str, value: str) -> str:
-    kept = [f for f in flags.split(",") if f.strip() and f.split("=", 1)[0].strip().replace(".", "__") != name]
+    kept = [f for f in flags.split(",") if f.strip() and _flag_name(f) != name]
     return ",".join(kept + [f"{name}={value}"])
-
-
-def _has_flag(flags: str, name: str) -> bool:
-    return any(f.split("=", 1)[0].strip().replace(".", "__") == name for f in flags.split(",") if "=" in f)
 
 
 def worker_flags(worker: int, flags: str, base_compiledir: str) -> str:
     """PYTENSOR_FLAGS of worker ``worker``: its own compile directory under ``base_compiledir``,
     unless ``flags`` pin one directory with ``compiledir=`` (kept, shared by the workers)."""
-    if _has_flag(flags, "compiledir"):
+    if flag_value(flags, "compiledir") is not None:
         return flags
     return _set_flag(flags, "base_compiledir", os.path.join(base_compiledir, f"twins-worker-{worker}"))
 

@@ -15,12 +15,12 @@ def _own_compile_directory_per_xdist_worker() -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker or "pytensor" in sys.modules:
         return
-    from harness.workers import worker_flags
+    from harness.workers import flag_value, worker_flags
 
     flags = os.environ.get("PYTENSOR_FLAGS", "")
-    base = next((f.split("=", 1)[1] for f in reversed(flags.split(","))
-                 if f.split("=", 1)[0].strip().replace(".", "__") == "base_compiledir"),
-                os.path.join(os.path.expanduser("~"), ".pytensor"))
+    base = flag_value(flags, "base_compiledir")
+    if base is None:  # PyTensor's default
+        base = os.path.join(os.path.expanduser("~"), ".pytensor")
     os.environ["PYTENSOR_FLAGS"] = worker_flags(int(worker.lstrip("gw") or 0), flags, base)
 
 

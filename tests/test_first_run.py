@@ -9,7 +9,7 @@ import pytest
 from harness import registry
 from harness.execute import build, compiled_function, run_theano
 from harness.strategies import Case, Fn, Values
-from harness.workers import Job, Setup, assign, run_jobs, worker_flags
+from harness.workers import Job, Setup, assign, flag_value, run_jobs, worker_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -51,6 +51,10 @@ def test_jobs_split_statically_so_each_worker_keeps_its_jobs_and_its_cache():
     assert flags.split(",") == ["floatX=float32", "blas__ldflags=", "base_compiledir=/base/twins-worker-1"]
     # ... unless the user pinned one compile directory: then they share it
     assert worker_flags(0, "compiledir=/pinned", "/base") == "compiledir=/pinned"
+    # the flags are read as PyTensor reads them (tests/conftest.py finds the base directory so)
+    assert flag_value("base_compiledir=/a,floatX=float32,base_compiledir=/b", "base_compiledir") == "/b"
+    assert flag_value("blas.ldflags=-lblas", "blas__ldflags") == "-lblas"
+    assert flag_value("compiledir_format=x,blas__ldflags=", "compiledir") is None
 
 
 def _comparable(path):
