@@ -84,7 +84,8 @@ def _caller_module() -> str:
     return str(frame.f_globals.get("__name__", "")) if frame is not None else ""
 
 
-def _is_builtin(module: str) -> bool:
+def is_builtin(module: str) -> bool:
+    """Whether ``module`` (a ``Pair.source``, or a registering module) is the built-in catalogue or one of its submodules."""
     return module == BUILTIN or module.startswith(BUILTIN + ".")
 
 
@@ -100,14 +101,14 @@ def register_pair(name: str, theano_layer: Callable[..., Any], numpy_layer: Call
     if name in _REGISTRY and not replace:
         existing = _REGISTRY[name]
         if existing.theano_layer is theano_layer and existing.numpy_layer is numpy_layer:
-            if _LOADING and not _is_builtin(existing.source):
+            if _LOADING and not is_builtin(existing.source):
                 existing.source = _LOADING[-1]
             return existing
         raise ValueError(f"register_pair: a pair named {name!r} is already registered (pass replace=True)")
     caller = _caller_module()
     # a catalogue module imported as a side effect of loading a user's pairs module (which
     # imports a catalogue helper) still registers built-in pairs: their source is the catalogue
-    default_source = BUILTIN if _is_builtin(caller) else (_LOADING[-1] if _LOADING else caller)
+    default_source = BUILTIN if is_builtin(caller) else (_LOADING[-1] if _LOADING else caller)
     options.setdefault("source", default_source)
     pair = Pair(name=name, theano_layer=theano_layer, numpy_layer=numpy_layer, draws=draws, **options)
     if name in _REGISTRY:
@@ -186,7 +187,7 @@ def load_pairs(modules: Sequence[str] = (), builtin: bool = False) -> None:
 
 def load_source(source: str) -> None:
     """Load the pairs of one recorded ``Pair.source`` (the catalogue's submodules load it whole)."""
-    if _is_builtin(source):
+    if is_builtin(source):
         load_pairs(builtin=True)
     else:
         load_pairs([source])

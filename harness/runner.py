@@ -322,9 +322,9 @@ def _summarise(stats: PairStats) -> None:
 
 def replay_command(path: str, source: str) -> str:
     """The shell command that re-runs the reproducer at ``path`` of a pair from ``source``."""
-    from .registry import BUILTIN
+    from .registry import is_builtin
 
-    if not source or source == BUILTIN or source.startswith(BUILTIN + "."):
+    if not source or is_builtin(source):
         return f"twins replay {path}"
     return f"twins replay {path} --pairs-module {source}"
 
@@ -343,12 +343,11 @@ def replay(path: str, pairs_modules: Sequence[str] = ()) -> CaseResult:
     """
     import sys
 
-    from .registry import BUILTIN, get_pair, load_source
+    from .registry import BUILTIN, get_pair, is_builtin, load_source
     from .reproducer import load_reproducer
 
     def load(source: str) -> None:
-        if (source and source != BUILTIN and not source.startswith(BUILTIN + ".") and source not in pairs_modules
-                and source not in sys.modules):
+        if source and not is_builtin(source) and source not in pairs_modules and source not in sys.modules:
             raise PairsModuleNotAllowed(
                 f"its pair comes from module {source!r}, which replay imports only when you name it: "
                 f"twins replay {path} --pairs-module {source}")
