@@ -16,7 +16,10 @@ in a fresh subprocess (:mod:`harness.bench_worker`, started by path):
 * numpy: import layers_np + load the exported model file + first prediction (median of a few
   runs); the process reports whether any PyTensor module got imported (it must not);
 * warm per-call latency at each batch size, the compiled Theano function and the twin
-  measured alternately in one process (median and interquartile range);
+  measured alternately in one process (median and interquartile range); for the zoo's own
+  models (not the Recipes networks) also the graph-level conversion of the network run by
+  ``layers_np.graph`` (what ``twins convert`` writes), timed in the same rotation: graph/Theano
+  and graph/twin (``--no-graph`` skips it);
 * the break-even point: predictions before Theano's extra start-up is paid back by a faster
   call, or "never" when the twin is at least as fast per call;
 * achieved GFLOP/s of the twin (2*K*N FLOPs per output of the dense and conv layers) against
@@ -69,7 +72,8 @@ COLUMNS = ["model", "batch", "theano_cold_s", "theano_warm_s", "numpy_start_s", 
            "theano_cold_process_s", "numpy_process_s", "max_rel_diff",
            "blas_threads", "gemm_share", "dense_gemm_fraction", "conv_gemm_share", "numpy_numpy_import_s",
            "numpy_layers_import_s", "numpy_first_call_s", "startup_over_numpy_ms", "numpy_traced_peak_mb",
-           "memory_bound_mb", "error"]
+           "memory_bound_mb", "graph_ms", "graph_iqr_ms", "graph_over_theano", "graph_over_twin",
+           "graph_max_rel_diff", "error"]
 
 SETTINGS = {  # per-mode measurement effort
     "full": {"budget_s": 2.0, "min_reps": 25, "max_reps": 3000, "numpy_repeats": 3, "gemm_reps": 15,
@@ -253,7 +257,8 @@ def run_worker(job: Dict[str, Any], env: Optional[Dict[str, str]] = None, timeou
 
 
 def _bench_model(model: str, batch_sizes: Sequence[int], seq_len: int, settings: Dict[str, Any], workdir: str,
-                 bar: Any, timeout: float, np_env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+                 bar: Any, timeout: float, np_env: Optional[Dict[str, str]] = None,
+                 graph: bool = False) -> Dict[str, Any]:
     """All subprocess measurements of one model: {"cold", "warm", "numpy": [...]}."""
     compiledir = os.path.join(workdir, f"compiledir_{model}")
     os.makedirs(compiledir, exist_ok=True)
@@ -271,7 +276,8 @@ def _bench_model(model: str, batch_sizes: Sequence[int], seq_len: int, settings:
     bar.set_postfix_str(f"{model}: warm-cache Theano + per-call latency")
     out["warm"] = run_worker(dict(common, mode="theano", export=None, latency=True, model_file=model_file,
                                   budget_s=settings["budget_s"], min_reps=settings["min_reps"],
-                                  max_reps=settings["max_reps"], profile_reps=settings["profile_reps"]),
+                                  max_reps=settings["max_reps"], profile_reps=settings["profile_reps"],
+                                  graph=graph),
                              env, timeout)
     bar.update(1)
     out["numpy"] = []
@@ -287,9 +293,16 @@ def _bench_model(model: str, batch_sizes: Sequence[int], seq_len: int, settings:
 
 
 def run_bench(models: Sequence[str], batch_sizes: Sequence[int], seq_len: int = 32, quick: bool = False,
-              timeout: float = 900.0, progress: bool = True) -> Dict[str, Any]:
-    """Measure ``models``; returns the raw results (machine facts, GEMM peak, per-model workers)."""
+              timeout: float = 900.0, progress: bool = True, graph: bool = True) -> Dict[str, Any]:
+    """Measure ``models``; returns the raw results (machine facts, GEMM peak, per-model workers).
+
+    ``graph``: also time the graph runtime on the zoo's own models (not on Recipes networks,
+    whose graph conversion can take PyTensor's rewriter many minutes)."""
     from tqdm import tqdm
+
+    from layers_theano import zoo
+
+    graph_models = set(zoo.available()) if graph else set()
 
     settings = SETTINGS["quick" if quick else "full"]
     facts = machine_facts()
@@ -309,7 +322,7 @@ def run_bench(models: Sequence[str], batch_sizes: Sequence[int], seq_len: int = 
         prime_bytecode(np_env, timeout)
         for model in models:
             results["models"].append(_bench_model(model, batch_sizes, seq_len, settings, workdir, bar, timeout,
-                                                  np_env))
+                                                  np_env, graph=model in graph_models))
         bar.set_postfix_str("numpy GEMM peak again")
         gemm += gemm_peak_gflops(1024, settings["gemm_reps"])
         bar.update(1)
@@ -355,6 +368,8 @@ def build_rows(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     for m in results["models"]:
         cold, warm, nps = m.get("cold", {}), m.get("warm", {}), m.get("numpy", [])
         errors = [r["error"] for r in [cold, warm] + list(nps) if r and "error" in r]
+        if warm.get("graph_error"):
+            errors.append(warm["graph_error"])
         good_np = [r for r in nps if "error" not in r]
         np_start = _median([r["startup_s"] for r in good_np])
         th_cold = cold.get("startup_s")
@@ -372,6 +387,11 @@ def build_rows(results: Dict[str, Any]) -> List[Dict[str, Any]]:
         for batch in batches:
             lat = latency.get(str(batch))
             th_ms = tw_ms = th_iqr = tw_iqr = reps = diff = None
+            gr_ms = gr_iqr = gr_diff = None
+            if lat and "graph" in lat:
+                gr_ms = 1e3 * lat["graph"]["median"]
+                gr_iqr = 1e3 * (lat["graph"]["q3"] - lat["graph"]["q1"])
+                gr_diff = lat.get("graph_max_rel_diff")
             if lat:
                 th_ms, tw_ms = 1e3 * lat["theano"]["median"], 1e3 * lat["twin"]["median"]
                 th_iqr = 1e3 * (lat["theano"]["q3"] - lat["theano"]["q1"])
@@ -410,6 +430,8 @@ def build_rows(results: Dict[str, Any]) -> List[Dict[str, Any]]:
                 "numpy_first_call_s": first_call,
                 "startup_over_numpy_ms": None if over_numpy is None else 1e3 * over_numpy,
                 "numpy_traced_peak_mb": memory.get("traced_peak_mb"), "memory_bound_mb": memory.get("memory_bound_mb"),
+                "graph_ms": gr_ms, "graph_iqr_ms": gr_iqr, "graph_over_theano": _ratio(gr_ms, th_ms),
+                "graph_over_twin": _ratio(gr_ms, tw_ms), "graph_max_rel_diff": gr_diff,
                 "error": "; ".join(errors) or None,
             })
     return rows
@@ -483,7 +505,8 @@ def _fmt(value: Any, digits: int = 3) -> Any:
 SUMMARY = [("model", "model"), ("batch", "batch"), ("theano_cold_s", "Theano cold s"),
            ("theano_warm_s", "Theano warm s"), ("numpy_start_s", "numpy start s"), ("cold_speedup", "cold x"),
            ("warm_speedup", "warm x"), ("theano_ms", "Theano ms/call"), ("twin_ms", "twin ms/call"),
-           ("twin_over_theano", "twin/Theano"), ("break_even_cold", "break-even (cold)"),
+           ("twin_over_theano", "twin/Theano"), ("graph_over_theano", "graph/Theano"),
+           ("graph_over_twin", "graph/twin"), ("break_even_cold", "break-even (cold)"),
            ("break_even_warm", "break-even (warm)"), ("twin_gflops", "twin GFLOP/s"),
            ("peak_fraction", "of peak"), ("theano_rss_mb", "Theano RSS MB"), ("numpy_rss_mb", "numpy RSS MB")]
 
@@ -748,7 +771,8 @@ def _zoo_models(names: Optional[List[str]]) -> Tuple[Optional[List[str]], Option
 
 def _run_zoo(models: List[str], args: argparse.Namespace) -> List[Dict[str, Any]]:
     """The zoo suite (fresh processes per start-up), its reports under --output-dir and its tables."""
-    results = run_bench(models, args.batch_sizes, seq_len=args.seq_len, quick=args.quick, timeout=args.timeout)
+    results = run_bench(models, args.batch_sizes, seq_len=args.seq_len, quick=args.quick, timeout=args.timeout,
+                        graph=not args.no_graph)
     rows = build_rows(results)
     paths = write_reports(results, rows, args.output_dir, chart=not args.no_chart)
     print(summary_table(rows, tablefmt="simple"))
@@ -815,6 +839,8 @@ def bench_main(argv: List[str]) -> int:
     parser.add_argument("--output-dir", default=os.path.join("reports", "bench"),
                         help="zoo reports (default reports/bench)")
     parser.add_argument("--no-chart", action="store_true", help="skip the zoo PNG chart")
+    parser.add_argument("--no-graph", action="store_true",
+                        help="zoo: do not time the graph runtime (layers_np.graph) against Theano and the twin")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per zoo subprocess (default 900)")
     args = parser.parse_intermixed_args(argv)  # targets may come after options: model.npz --factory F other:f

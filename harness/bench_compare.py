@@ -23,7 +23,12 @@ Schema (``"schema": "theano-twins/bench"``, ``"schema_version": 1``), one JSON o
     compiled Theano function, ``null`` when only the twin was timed), ``twin_over_theano``
     (``null`` likewise), ``error`` (``null`` or why the entry was not measured). Also
     ``twin_iqr_ms``, ``theano_iqr_ms``, ``reps``, ``max_rel_diff``; zoo entries carry every
-    column of ``bench.csv`` besides.
+    column of ``bench.csv`` besides, among them the graph runtime's (the network converted at
+    graph level, ``layers_np.graph``, timed in the same rotation as Theano and the twin; ``null``
+    for Recipes networks and with ``--no-graph``): ``graph_ms`` (median ms per call),
+    ``graph_iqr_ms``, ``graph_over_theano`` (graph_ms / theano_ms), ``graph_over_twin``
+    (graph_ms / twin_ms) and ``graph_max_rel_diff`` (its output against Theano's, relative to
+    the largest magnitude). ``--compare`` does not compare them.
 
 ``--compare FILE`` reads such a file (bounded: at most :data:`MAX_BYTES`, :data:`MAX_ENTRIES`
 entries, strict JSON without NaN/Infinity) and compares it with this run per (model, batch):

@@ -14,7 +14,9 @@ Modes (``job["mode"]``):
     each step timed from the very start of this process. Then one untimed call at the largest
     batch size, max RSS, and optionally: export the numpy twin (``job["export"]``) and measure
     warm per-call latency of the compiled function against the twin loaded from the exported
-    file, interleaved in this process (``job["latency"]``), plus a per-layer profile of the twin.
+    file, interleaved in this process (``job["latency"]``), plus a per-layer profile of the twin;
+    with ``job["graph"]`` the network's graph-level conversion (``layers_np.graph``) is timed
+    in the same rotation.
 ``numpy``
     Import layers_np, load the exported file, first prediction at batch 1, one call at the
     largest batch size, max RSS, and the list of PyTensor modules imported (should be empty).
@@ -146,35 +148,56 @@ def _stats(times):
             "min": s[0], "n": len(s)}
 
 
-def interleaved_latency(theano_fn, twin, arrays, budget_s, min_reps, max_reps):
-    """Per-call seconds of the compiled function and of the twin, measured alternately (the order
-    swapping every repetition) so that a noisy machine slows both alike."""
+def _rel_diff(a, b):
     import numpy as np
 
-    clock = time.perf_counter
-    for _ in range(3):  # warm-up: allocator, BLAS threads, caches
-        theano_fn(*arrays)
-        twin(*arrays)
-    t = clock()
-    a = theano_fn(*arrays)
-    t_th = clock() - t
-    t = clock()
-    b = twin(*arrays)
-    t_np = clock() - t
     a = np.asarray(a)
     b = np.asarray(b)
     scale = float(np.max(np.abs(a))) or 1.0
-    max_rel = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) / scale
-    reps = int(max(min_reps, min(max_reps, budget_s / max(t_th + t_np, 1e-7))))
-    th, tw = [], []
+    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) / scale
+
+
+def interleaved_latency(theano_fn, twin, arrays, budget_s, min_reps, max_reps, graph=None):
+    """Per-call seconds of the compiled function and of the twin (and of the graph model, when
+    given), measured in rotation (the order changing every repetition) so that a noisy machine
+    slows them alike."""
+    clock = time.perf_counter
+    sides = [("theano", theano_fn), ("twin", twin)] + ([("graph", graph)] if graph is not None else [])
+    for _ in range(3):  # warm-up: allocator, BLAS threads, caches, the graph runtime's plan
+        for _, fn in sides:
+            fn(*arrays)
+    outs, once = {}, 0.0
+    for name, fn in sides:
+        t = clock()
+        outs[name] = fn(*arrays)
+        once += clock() - t
+    reps = int(max(min_reps, min(max_reps, budget_s / max(once, 1e-7))))
+    times = {name: [] for name, _ in sides}
+    n = len(sides)
     for i in range(reps):
-        if i % 2:
-            t = clock(); theano_fn(*arrays); th.append(clock() - t)  # noqa: E702
-            t = clock(); twin(*arrays); tw.append(clock() - t)  # noqa: E702
-        else:
-            t = clock(); twin(*arrays); tw.append(clock() - t)  # noqa: E702
-            t = clock(); theano_fn(*arrays); th.append(clock() - t)  # noqa: E702
-    return {"theano": _stats(th), "twin": _stats(tw), "max_rel_diff": max_rel}
+        # rotate the order and, every other round, reverse it: each side runs first, middle and last
+        order = sides[i % n:] + sides[:i % n]
+        if (i // n) % 2:
+            order = order[::-1]
+        for name, fn in order:
+            t = clock()
+            fn(*arrays)
+            times[name].append(clock() - t)
+    result = {name: _stats(ts) for name, ts in times.items()}
+    result["max_rel_diff"] = _rel_diff(outs["theano"], outs["twin"])
+    if graph is not None:
+        result["graph_max_rel_diff"] = _rel_diff(outs["theano"], outs["graph"])
+    return result
+
+
+def graph_model(net):
+    """The network's graph-level conversion (``twins convert``), loaded back from its bytes as
+    ``layers_np.load_graph`` would: the numpy graph runtime a deployment of the graph runs."""
+    from layers_np.graph import dumps_graph, loads_graph
+    from layers_theano.graph_export import convert
+
+    converted = convert(net)
+    return loads_graph(dumps_graph(converted.spec, converted.arrays))
 
 
 def time_calls(fn, arrays, budget_s, min_reps, max_reps):
@@ -238,11 +261,17 @@ def run_theano(job):
 
         source = job.get("model_file") or job.get("export")
         twin = L.load(source) if source else LT.to_numpy(net)
+        graph = None
+        if job.get("graph"):
+            try:
+                graph = graph_model(net)
+            except Exception as exc:  # reported in the row, the other timings go on
+                result["graph_error"] = f"graph conversion failed: {type(exc).__name__}: {str(exc)[:200]}"
         latency = {}
         for batch in job["batch_sizes"]:
             arrays = make_inputs(twin, batch, job["seq_len"], seed=batch)
             latency[str(batch)] = interleaved_latency(fn, twin, arrays, job["budget_s"], job["min_reps"],
-                                                      job["max_reps"])
+                                                      job["max_reps"], graph=graph)
         result["latency"] = latency
         result["blas_threads"] = L.blas_threads()  # as the twin's runtime set them (both sides share the BLAS)
         result["flops_per_sample"] = flops_per_sample(twin)

@@ -35,9 +35,13 @@ def test_theano_env_sets_compiledir_and_keeps_blas_flag():
 
 
 def _fake_results():
-    def latency(th, tw):
-        return {"theano": {"median": th, "q1": th * 0.9, "q3": th * 1.1, "min": th, "n": 50},
-                "twin": {"median": tw, "q1": tw * 0.8, "q3": tw * 1.2, "min": tw, "n": 50}, "max_rel_diff": 0.0}
+    def latency(th, tw, gr=None):
+        out = {"theano": {"median": th, "q1": th * 0.9, "q3": th * 1.1, "min": th, "n": 50},
+               "twin": {"median": tw, "q1": tw * 0.8, "q3": tw * 1.2, "min": tw, "n": 50}, "max_rel_diff": 0.0}
+        if gr is not None:
+            out["graph"] = {"median": gr, "q1": gr * 0.5, "q3": gr * 1.5, "min": gr, "n": 50}
+            out["graph_max_rel_diff"] = 1e-7
+        return out
 
     marks = {"import_s": 1.0, "build_s": 1.1, "compile_s": 9.1, "first_prediction_s": 10.0}
     return {"settings": {"batch_sizes": [1, 64], "quick": True, "seq_len": 8, "numpy_repeats": 2},
@@ -48,7 +52,7 @@ def _fake_results():
                 "warm": {"startup_s": 2.0, "max_rss_mb": 140.0,
                          "marks": dict(marks, compile_s=1.6, first_prediction_s=2.0),
                          "flops_per_sample": 1_000_000,
-                         "latency": {"1": latency(0.001, 0.002), "64": latency(0.004, 0.002)}},
+                         "latency": {"1": latency(0.001, 0.002, 0.003), "64": latency(0.004, 0.002)}},
                 "numpy": [{"startup_s": s, "max_rss_mb": 40.0, "imported_pytensor": False, "process_s": s + 0.05,
                            "marks": {"import_s": s - 0.1, "load_s": s - 0.05, "first_prediction_s": s}}
                           for s in (0.4, 0.6)],
@@ -69,6 +73,11 @@ def test_rows_and_goals_from_made_up_numbers():
     assert b1["theano_iqr_ms"] == pytest.approx(0.2) and b1["twin_iqr_ms"] == pytest.approx(0.8)
     assert b1["rss_ratio"] == pytest.approx(3.5) and b1["numpy_imported_pytensor"] is False
     assert b1["theano_cold_compile_s"] == pytest.approx(8.0) and b1["error"] is None
+    # the graph runtime's column: its ratios to Theano and to the twin (absent when not timed)
+    assert b1["graph_ms"] == pytest.approx(3.0) and b1["graph_iqr_ms"] == pytest.approx(3.0)
+    assert b1["graph_over_theano"] == pytest.approx(3.0) and b1["graph_over_twin"] == pytest.approx(1.5)
+    assert b1["graph_max_rel_diff"] == pytest.approx(1e-7)
+    assert b64["graph_ms"] is None and b64["graph_over_theano"] is None and b64["graph_over_twin"] is None
     (goals,) = goal_rows(rows)
     assert goals["numpy vs cold Theano (>= 20x)"] == "20.0x met"
     assert goals["numpy vs warm Theano (>= 5x)"] == "4.0x MISSED"
@@ -103,6 +112,10 @@ def test_quick_smoke_run(tmp_path):
     (saved,) = read_record(str(tmp_path / "run.json"))["results"]  # --json of a zoo run, in the --compare schema
     assert (saved["model"], saved["batch"], saved["source"]) == ("mlp", 1, "zoo")
     assert saved["twin_ms"] > 0 and saved["twin_over_theano"] == pytest.approx(saved["twin_ms"] / saved["theano_ms"])
+    # the graph runtime (the MLP converted at graph level) timed in the same rotation
+    assert saved["graph_ms"] > 0 and saved["graph_max_rel_diff"] < 1e-4
+    assert saved["graph_over_theano"] == pytest.approx(saved["graph_ms"] / saved["theano_ms"])
+    assert saved["graph_over_twin"] == pytest.approx(saved["graph_ms"] / saved["twin_ms"])
     table = pd.read_csv(out / "bench.csv", keep_default_na=False)
     assert list(table.columns) == COLUMNS
     assert len(table) == 1
@@ -144,6 +157,31 @@ def test_quick_smoke_run(tmp_path):
         assert "chart skipped" in md
     else:
         assert (out / "bench.png").stat().st_size > 0
+
+
+def test_interleaved_latency_times_every_side_in_rotation():
+    import numpy as np
+
+    from harness import bench_worker
+
+    calls = []
+
+    def side(name, value):
+        def fn(x):
+            calls.append(name)
+            return x * value
+        return fn
+
+    x = np.ones(3, np.float32)
+    got = bench_worker.interleaved_latency(side("theano", 1.0), side("twin", 1.0), [x], 0.0, 6, 6,
+                                           graph=side("graph", 1.5))
+    assert got["theano"]["n"] == got["twin"]["n"] == got["graph"]["n"] == 6
+    assert got["max_rel_diff"] == 0.0 and got["graph_max_rel_diff"] == pytest.approx(0.5)
+    timed = calls[-18:]
+    assert {tuple(timed[i:i + 3]) for i in range(0, 18, 3)} >= {("theano", "twin", "graph"),
+                                                                 ("twin", "graph", "theano"),
+                                                                 ("graph", "theano", "twin")}
+    assert "graph" not in bench_worker.interleaved_latency(side("theano", 1.0), side("twin", 1.0), [x], 0.0, 2, 2)
 
 
 def test_worker_detects_pytensor_in_sys_modules():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import layers_np
-from harness.graph_gate import certify_graph, fuzz_graph_inputs
+from harness.graph_gate import certify_graph, fuzz_graph_inputs, graph_input_bounds
 from layers_np.graph import GraphModel, SpecError, dumps_graph, load_graph, loads_graph
 from layers_np.io import SPEC_KEY, array_digest
 from layers_theano import zoo
@@ -105,6 +105,25 @@ def test_every_other_zoo_model_converts_and_certifies(name):
                 "char_lstm": {"Scan", "IncSubtensor", "AllocEmpty"}, "gru_classifier": {"Scan"}}[name]
     assert expected <= ops
     assert converted.dtype == "float32"
+    _planned_equals_interpreted(GraphModel(converted.spec, converted.arrays), converted)
+
+
+def _planned_equals_interpreted(model, converted):
+    """The planned runtime (buffers reused across calls, values folded, Composites as ufunc calls
+    with out=) gives the interpreted graph's values bit for bit, at two batch sizes, call after
+    call, and every intermediate asked for by name."""
+    for batch, seed in ((1, 3), (4, 4), (1, 5)):
+        inputs = fuzz_graph_inputs(model.inputs, graph_input_bounds(converted), np.random.default_rng(seed), batch)
+        want = model.run(inputs, planned=False, keep_all=True)
+        for _ in range(2):
+            got = model.run(inputs)
+            for name in model.output_names:
+                assert got[name].dtype == want[name].dtype
+                np.testing.assert_array_equal(got[name], want[name])
+        inner = [n for n in want if n not in model.output_names][-3:]
+        some = model.run(inputs, names=inner)
+        for name in inner + model.output_names:
+            np.testing.assert_array_equal(some[name], want[name])
 
 
 def test_graph_model_matches_the_layer_twin_and_exposes_intermediates(lenet_converted):
@@ -121,6 +140,38 @@ def test_graph_model_matches_the_layer_twin_and_exposes_intermediates(lenet_conv
     for v in values.values():
         v[...] = 0
     np.testing.assert_array_equal(model(X), y)
+    # nor the planned runtime's buffers: the next call returns a new array, not the last one reused
+    first = model(X)
+    first[...] = 0
+    second = model(X)
+    np.testing.assert_array_equal(second, y)
+    assert not np.shares_memory(first, second) and not np.shares_memory(second, X)
+    _planned_equals_interpreted(model, lenet_converted)
+
+
+def test_the_planned_graph_runtime_is_per_thread(mlp_converted):
+    """Threads calling one model concurrently, at different batch sizes, each get their own plan
+    and buffers (the contract of layers_np._plan) and the interpreted graph's values."""
+    import threading
+
+    model = GraphModel(mlp_converted.spec, mlp_converted.arrays)
+    rng = np.random.default_rng(6)
+    batches = [rng.standard_normal((b, 784)).astype("float32") for b in (1, 5, 1, 5)]
+    want = [model.run([x], planned=False)[model.output_names[0]] for x in batches]
+    failures = []
+
+    def worker(k):
+        for _ in range(20):
+            got = model(batches[k])
+            if not np.array_equal(got, want[k]):
+                failures.append(k)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
 
 
 def _twin(net):

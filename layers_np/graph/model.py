@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io as _pyio
 import json
+import threading
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -25,6 +26,7 @@ from ..io import (FORMAT_NAME, FORMAT_VERSION, SPEC_KEY, Limits, SpecError, arra
                   little_endian, open_model)
 from ..atomic import atomic_savez
 from .ops import OPS, UNDEFINED_CONTENT, NodeInfo
+from .runtime import MAX_RUNTIMES, GraphRuntime, build_graph_runtime, signature
 from .scalar import DTYPES, MAX_DEPTH, GraphSpecError
 
 __all__ = ["GraphModel", "load_graph", "loads_graph", "save_graph", "dumps_graph", "validate_graph_spec",
@@ -80,6 +82,11 @@ class _Plan:
         self.steps: List[Tuple[Any, List[int], List[int], List[np.dtype], str]] = []
         self.node_names: List[str] = []
         self.node_ops: List[str] = []
+        self.node_attrs: List[Dict[str, Any]] = []
+        self.node_infos: List[NodeInfo] = []
+        # planned runtimes (layers_np.graph.runtime), one per input signature, mode and thread
+        self.runtimes: Dict[Tuple[Any, ...], GraphRuntime] = {}
+        self._lock = threading.Lock()
         for index, node in enumerate(nodes):
             self._add_node(index, node, arrays, where, depth)
         self.outputs: List[int] = []
@@ -152,10 +159,32 @@ class _Plan:
         self.steps.append((kernel, in_slots, out_slots, out_dtypes, label))
         self.node_names.append(name)
         self.node_ops.append(entry.name)
+        self.node_attrs.append(attrs)
+        self.node_infos.append(info)
+
+    def planned(self, inputs: Sequence[np.ndarray], keep: bool = False,
+                fresh_outputs: bool = True) -> Tuple[GraphRuntime, List[Any]]:
+        """(the runtime planned for these inputs' signature, every slot's value of this call).
+
+        ``keep``: every value is kept and is a new array per call; otherwise values are freed
+        after their last reader and intermediates live in the runtime's buffers. The first call
+        of a signature plans (interpreting the graph once); later ones run the plan.
+        """
+        key = signature(inputs, (2 if keep else 0) + (1 if fresh_outputs else 0))
+        rt = self.runtimes.get(key)
+        if rt is not None:
+            return rt, rt.run(inputs)
+        rt, values = build_graph_runtime(self, inputs, keep, fresh_outputs)
+        with self._lock:
+            while len(self.runtimes) >= MAX_RUNTIMES:
+                self.runtimes.pop(next(iter(self.runtimes)))
+            self.runtimes[key] = rt
+        return rt, values
 
     def execute(self, inputs: Sequence[np.ndarray], keep: Optional[set] = None,
                 stop: Optional[int] = None) -> List[Any]:
-        """Run the graph; returns every slot's value (freed slots are None unless in ``keep``)."""
+        """Run the graph node by node, interpreted; returns every slot's value (freed slots are None
+        unless in ``keep``). The planned runtime's trace; :meth:`planned` is what calls run."""
         values: List[Any] = [None] * len(self.slots)
         for k, x in enumerate(inputs):
             values[k] = x
@@ -253,10 +282,13 @@ class GraphModel:
         return values[0] if len(values) == 1 else values
 
     def run(self, inputs: Sequence[Any], names: Optional[Sequence[str]] = None, *,
-            keep_all: bool = False) -> Dict[str, np.ndarray]:
+            keep_all: bool = False, planned: bool = True) -> Dict[str, np.ndarray]:
         """``{name: value}`` of the outputs plus every value in ``names`` (every value with ``keep_all``).
 
-        Returned arrays belong to the caller (stored values are copied).
+        Returned arrays belong to the caller (stored values, the runtime's buffers and views
+        of them are copied). ``planned=False`` interprets the graph node by node instead of
+        running the plan of this input signature (:mod:`layers_np.graph.runtime`): the
+        reference the planned runtime is checked against, bit for bit.
         """
         arrays = self.check_inputs(inputs)
         plan = self._plan
@@ -264,15 +296,21 @@ class GraphModel:
         unknown = [n for n in wanted if n not in plan.slots]
         if unknown:
             raise KeyError(f"the graph has no value named {unknown[0]!r}")
-        keep = True if keep_all else {plan.slots[n] for n in wanted}
-        values = plan.execute(arrays, keep)
+        outputs = set(self.output_names)
+        if not planned:
+            values = plan.execute(arrays, True if keep_all else {plan.slots[n] for n in wanted})
+        else:
+            _, values = plan.planned(arrays, keep=keep_all or any(n not in outputs for n in wanted))
         chosen = plan.names if keep_all else wanted
+        given = {id(a) for a in arrays}
         out = {}
         for n in chosen:
             v = values[plan.slots[n]]
             if v is not None:
-                # a view (of a weight, an input or another value) or a weight itself is copied
-                out[n] = v if v.flags.owndata and v.flags.writeable and plan.slots[n] >= len(arrays) else v.copy()
+                # a view (of a buffer, a weight, an input or another value), a folded or stored value
+                # (read-only) or one of the caller's inputs is copied: the caller owns what it gets
+                out[n] = v if (v.flags.owndata and v.flags.writeable and plan.slots[n] >= len(arrays)
+                               and id(v) not in given) else v.copy()
         return out
 
     def run_node(self, name: str, inputs: Sequence[np.ndarray]) -> List[np.ndarray]:

@@ -697,12 +697,28 @@ def _scan(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
         if not seqs and n_steps > MAX_ALLOC_ELEMENTS:
             raise TwinError(f"{info.where}: a Scan of {n_steps} steps without sequences is over the limit")
         pos = [(-mintaps[k]) % store[k] for k in range(n_states + n_nit)]
+        with np.errstate(all="ignore"):  # once for the loop, not per step (Theano neither warns nor raises)
+            return _scan_loop(n_steps, seqs, bufs, shared, non_seqs, nit, store, pos)
+
+    def _scan_loop(n_steps: int, seqs: Sequence[np.ndarray], bufs: List[np.ndarray], shared: List[Any],
+                   non_seqs: List[Any], nit: List[Any], store: List[int], pos: List[int]) -> List[np.ndarray]:
+        runtime = None
+        fixed = [np.asarray(a) for a in non_seqs]
+        shared = [np.asarray(a) for a in shared]
+        tap_list = [(k, t) for k, taps in enumerate(state_taps) for t in taps]
         for i in range(n_steps):
-            args = [s[i] for s in seqs]
-            for k, taps in enumerate(state_taps):
-                args += [bufs[k][(pos[k] + t) % store[k]] for t in taps]
-            args += shared + non_seqs
-            values = inner.execute([np.asarray(a) for a in args])
+            # [i, ...]: a 0-d array (not a numpy scalar) from a 1-d sequence or state
+            args = [s[i, ...] for s in seqs]
+            args += [bufs[k][(pos[k] + t) % store[k], ...] for k, t in tap_list]
+            args += shared
+            args += fixed
+            # the inner graph's planned runtime (layers_np.graph.runtime), looked up once per call:
+            # every step has the same signature (unless shared outputs change shape); its outputs
+            # live in its buffers, so each is copied below before the next step
+            if runtime is None or n_shared:
+                runtime, values = inner.planned(args, fresh_outputs=False)
+            else:
+                values = runtime.run_quiet(args)
             outs = [values[o] for o in inner.outputs]
             for k in range(n_states):
                 bufs[k][pos[k]] = outs[k]
@@ -713,7 +729,7 @@ def _scan(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
                 elif value.shape != nit[j].shape[1:]:
                     raise TwinError(f"{info.where}: output {n_states + j} changed shape during the Scan")
                 nit[j][pos[n_states + j]] = value
-            shared = [np.asarray(o) for o in outs[n_states + n_nit:]]
+            shared = [np.array(o) for o in outs[n_states + n_nit:]]  # not the runtime's buffer
             pos = [(p + 1) % s for p, s in zip(pos, store)]
         results = bufs + nit
         for k, buf in enumerate(results):  # circular buffers back in time order, as Scan.perform leaves them
