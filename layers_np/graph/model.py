@@ -217,6 +217,14 @@ def validate_graph_spec(spec: Dict[str, Any], label: str) -> None:
         raise SpecError(label, "the graph's inputs differ from the spec's 'inputs'")
 
 
+def _owned(v: np.ndarray, slot: int, inputs: Sequence[np.ndarray]) -> np.ndarray:
+    """``v`` as an array the caller owns: a view (of a runtime buffer, a weight, an input or another
+    value), a folded or stored value (read-only) or one of the caller's inputs is copied."""
+    if v.flags.owndata and v.flags.writeable and slot >= len(inputs) and not any(v is a for a in inputs):
+        return v
+    return v.copy()
+
+
 class GraphModel:
     """A converted Theano/PyTensor function, run by numpy.
 
@@ -277,9 +285,11 @@ class GraphModel:
     # -- running -----------------------------------------------------------
     def __call__(self, *inputs: Any) -> Any:
         """The function's outputs: one array, or a list when the function has several."""
-        outs = self.run(list(inputs))
-        values = [outs[n] for n in self.output_names]
-        return values[0] if len(values) == 1 else values
+        arrays = self.check_inputs(inputs)
+        plan = self._plan
+        _, values = plan.planned(arrays)
+        outs = [_owned(values[s], s, arrays) for s in plan.outputs]
+        return outs[0] if len(outs) == 1 else outs
 
     def run(self, inputs: Sequence[Any], names: Optional[Sequence[str]] = None, *,
             keep_all: bool = False, planned: bool = True) -> Dict[str, np.ndarray]:
@@ -302,15 +312,11 @@ class GraphModel:
         else:
             _, values = plan.planned(arrays, keep=keep_all or any(n not in outputs for n in wanted))
         chosen = plan.names if keep_all else wanted
-        given = {id(a) for a in arrays}
         out = {}
         for n in chosen:
             v = values[plan.slots[n]]
             if v is not None:
-                # a view (of a buffer, a weight, an input or another value), a folded or stored value
-                # (read-only) or one of the caller's inputs is copied: the caller owns what it gets
-                out[n] = v if (v.flags.owndata and v.flags.writeable and plan.slots[n] >= len(arrays)
-                               and id(v) not in given) else v.copy()
+                out[n] = _owned(v, plan.slots[n], arrays)
         return out
 
     def run_node(self, name: str, inputs: Sequence[np.ndarray]) -> List[np.ndarray]:

@@ -43,6 +43,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..base import TwinError
+from ..im2col import pool_nd
 from .ops import _conv_attrs, _index_plan, _make_index, _pads
 from .scalar import _constant, build_scalar
 
@@ -502,10 +503,79 @@ def _plan_gemm(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
     return gemm
 
 
+def _plan_pool(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
+    """The interpreted kernel's :func:`pool_nd` call with the (constant) window, stride and
+    padding checked once, by the trace, instead of per call."""
+    if not all(ctx.static[1:]) or ctx.ys[0].dtype != ctx.xs[0].dtype:
+        return None
+    ws, stride, pad = (tuple(int(i) for i in np.asarray(v)) for v in ctx.xs[1:])
+    ignore_border, mode = ctx.attrs["ignore_border"], ctx.attrs["mode"]
+    return lambda x, *rest: [pool_nd(x, ws, stride, pad, ignore_border, mode)]
+
+
+def _softmax_rows_into(shape: Tuple[int, int], dt: np.dtype, pool: _Pool, step: int,
+                       get: Callable[[], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """Row-wise softmax of a 2-d float array as :func:`layers_np.nonlinearities.softmax` computes
+    it (``exp(x - max)`` in float64 rounded once, left-to-right row sums in the input dtype, the
+    reciprocal in float64 rounded once, one product), every pass into a buffer: the same bits."""
+    rows = shape[0]
+    e = pool.scratch(shape, dt, step)
+    acc = pool.scratch(shape, dt, step)
+    m = pool.scratch((rows, 1), dt, step)
+    inv = pool.scratch((rows, 1), dt, step)
+    maximum, subtract, exp, accumulate, divide, multiply = (np.maximum.reduce, np.subtract, np.exp,
+                                                            np.add.accumulate, np.true_divide, np.multiply)
+    total = acc[:, -1:]
+    one = 1.0
+    wide = dt != _F64
+
+    def softmax(x: np.ndarray) -> np.ndarray:
+        maximum(x, axis=-1, keepdims=True, out=m)
+        subtract(x, m, out=e)
+        if wide:
+            exp(e, out=e, dtype=_F64, casting="same_kind")
+            accumulate(e, axis=-1, out=acc)
+            divide(one, total, out=inv, dtype=_F64, casting="same_kind")
+        else:
+            exp(e, out=e)
+            accumulate(e, axis=-1, out=acc)
+            divide(one, total, out=inv)
+        o = get()
+        multiply(e, inv, out=o)
+        return o
+    return softmax
+
+
+def _plan_softmax_with_bias(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
+    x, b = ctx.xs
+    dt = ctx.ys[0].dtype
+    if x.ndim != 2 or b.ndim != 1 or x.dtype != dt or b.dtype != dt or dt.kind != "f" or x.shape[1] == 0:
+        return None
+    t = ctx.pool.scratch(x.shape, dt, ctx.step)
+    softmax = _softmax_rows_into(x.shape, dt, ctx.pool, ctx.step, ctx.out(0))
+    add = np.add
+
+    def softmax_with_bias(x: np.ndarray, b: np.ndarray) -> List[np.ndarray]:
+        add(x, b, out=t)  # (x + b) rounded, then the softmax: the interpreted kernel's order
+        return [softmax(t)]
+    return softmax_with_bias
+
+
+def _plan_softmax(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
+    x = ctx.xs[0]
+    dt = ctx.ys[0].dtype
+    axis = ctx.attrs.get("axis")
+    if x.ndim != 2 or axis not in (1, -1) or x.dtype != dt or dt.kind != "f" or x.shape[1] == 0:
+        return None
+    softmax = _softmax_rows_into(x.shape, dt, ctx.pool, ctx.step, ctx.out(0))
+    return lambda x: [softmax(x)]
+
+
 _PLANNERS: Dict[str, Callable[[_Ctx], Optional[Callable[..., List[np.ndarray]]]]] = {
     "Elemwise": _plan_elemwise, "DimShuffle": _plan_dimshuffle, "Reshape": _plan_reshape,
     "Subtensor": _plan_subtensor, "Dot22": _plan_dot, "Dot": _plan_dot,
-    "CorrMM": _plan_corr, "Corr3dMM": _plan_corr, "Gemm": _plan_gemm,
+    "CorrMM": _plan_corr, "Corr3dMM": _plan_corr, "Gemm": _plan_gemm, "Pool": _plan_pool,
+    "SoftmaxWithBias": _plan_softmax_with_bias, "Softmax": _plan_softmax,
 }
 
 
