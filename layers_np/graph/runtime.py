@@ -571,11 +571,22 @@ def _plan_softmax(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
     return lambda x: [softmax(x)]
 
 
+def _plan_join(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
+    """np.concatenate along the (constant) axis into the output buffer."""
+    xs, y = ctx.xs[1:], ctx.ys[0]
+    if not ctx.static[0] or not xs or any(not isinstance(x, np.ndarray) or x.dtype != y.dtype for x in xs):
+        return None
+    axis = int(np.asarray(ctx.xs[0]))
+    get = ctx.out(0)
+    concatenate = np.concatenate
+    return lambda a, *xs: [concatenate(xs, axis=axis, out=get())]
+
+
 _PLANNERS: Dict[str, Callable[[_Ctx], Optional[Callable[..., List[np.ndarray]]]]] = {
     "Elemwise": _plan_elemwise, "DimShuffle": _plan_dimshuffle, "Reshape": _plan_reshape,
     "Subtensor": _plan_subtensor, "Dot22": _plan_dot, "Dot": _plan_dot,
     "CorrMM": _plan_corr, "Corr3dMM": _plan_corr, "Gemm": _plan_gemm, "Pool": _plan_pool,
-    "SoftmaxWithBias": _plan_softmax_with_bias, "Softmax": _plan_softmax,
+    "SoftmaxWithBias": _plan_softmax_with_bias, "Softmax": _plan_softmax, "Join": _plan_join,
 }
 
 
