@@ -25,7 +25,7 @@ from ..base import TwinError
 from ..io import (FORMAT_NAME, FORMAT_VERSION, SPEC_KEY, Limits, SpecError, array_digest,
                   little_endian, open_model)
 from ..atomic import atomic_savez
-from .ops import OPS, UNDEFINED_CONTENT, NodeInfo
+from .ops import OPS, UNDEFINED_CONTENT, NodeInfo, interpreted
 from .runtime import MAX_RUNTIMES, GraphRuntime, build_graph_runtime, signature
 from .scalar import DTYPES, MAX_DEPTH, GraphSpecError
 
@@ -185,6 +185,11 @@ class _Plan:
                 stop: Optional[int] = None) -> List[Any]:
         """Run the graph node by node, interpreted; returns every slot's value (freed slots are None
         unless in ``keep``). The planned runtime's trace; :meth:`planned` is what calls run."""
+        with interpreted():
+            return self._execute(inputs, keep, stop)
+
+    def _execute(self, inputs: Sequence[np.ndarray], keep: Optional[set] = None,
+                 stop: Optional[int] = None) -> List[Any]:
         values: List[Any] = [None] * len(self.slots)
         for k, x in enumerate(inputs):
             values[k] = x

@@ -10,6 +10,7 @@ Kernels never modify their inputs (PyTensor's inplace variants compute the same 
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -20,7 +21,8 @@ from ..base import TwinError
 from ..im2col import corr_nd, corr_transpose_nd, pool_nd
 from .scalar import DTYPES, GraphSpecError, build_scalar
 
-__all__ = ["op", "OPS", "NodeInfo", "Kernel", "UNDEFINED_CONTENT", "op_names", "written_region", "MAX_ALLOC_ELEMENTS"]
+__all__ = ["op", "OPS", "NodeInfo", "Kernel", "UNDEFINED_CONTENT", "op_names", "written_region", "MAX_ALLOC_ELEMENTS",
+           "interpreting", "interpreted"]
 
 Kernel = Callable[..., List[np.ndarray]]
 
@@ -128,6 +130,26 @@ def _as_int(x: np.ndarray, info: NodeInfo, what: str) -> int:
     if x.ndim != 0 or x.dtype.kind not in "iub":
         raise TwinError(f"{info.where}: {what} must be an integer scalar, got {x.dtype}{x.shape}")
     return int(x)
+
+
+# Whether this thread is interpreting a graph (GraphModel.run(planned=False), or a plan's trace): a
+# Scan then interprets its inner graph too, instead of running the inner graph's plan.
+_INTERPRETING = threading.local()
+
+
+def interpreting() -> bool:
+    """True while this thread runs :meth:`layers_np.graph.model._Plan.execute` (see :func:`interpreted`)."""
+    return getattr(_INTERPRETING, "depth", 0) > 0
+
+
+class interpreted:
+    """Context manager marking this thread as interpreting a graph (nestable)."""
+
+    def __enter__(self) -> None:
+        _INTERPRETING.depth = getattr(_INTERPRETING, "depth", 0) + 1
+
+    def __exit__(self, *exc: Any) -> None:
+        _INTERPRETING.depth -= 1
 
 
 # No allocation a graph asks for may hold more elements than this (a hostile file's constants could
@@ -703,6 +725,7 @@ def _scan(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
     def _scan_loop(n_steps: int, seqs: Sequence[np.ndarray], bufs: List[np.ndarray], shared: List[Any],
                    non_seqs: List[Any], nit: List[Any], store: List[int], pos: List[int]) -> List[np.ndarray]:
         runtime = None
+        interpret = interpreting()
         fixed = [np.asarray(a) for a in non_seqs]
         shared = [np.asarray(a) for a in shared]
         tap_list = [(k, t) for k, taps in enumerate(state_taps) for t in taps]
@@ -715,7 +738,9 @@ def _scan(attrs: Dict[str, Any], info: NodeInfo) -> Kernel:
             # the inner graph's planned runtime (layers_np.graph.runtime), looked up once per call:
             # every step has the same signature (unless shared outputs change shape); its outputs
             # live in its buffers, so each is copied below before the next step
-            if runtime is None or n_shared:
+            if interpret:
+                values = inner.execute(args)
+            elif runtime is None or n_shared:
                 runtime, values = inner.planned(args, fresh_outputs=False)
             else:
                 values = runtime.run_quiet(args)
