@@ -149,6 +149,18 @@ def test_graph_model_matches_the_layer_twin_and_exposes_intermediates(lenet_conv
     _planned_equals_interpreted(model, lenet_converted)
 
 
+def test_a_shape_computed_from_input_values_changes_between_calls_of_one_signature():
+    """x[:n] * 2 with n an input: one input signature, outputs of several shapes; the plan (built
+    from the first call) must not assume the first call's shapes."""
+    x, n = T.vector("x"), T.lscalar("n")
+    model = GraphModel(*(lambda c: (c.spec, c.arrays))(convert(([x, n], [T.exp(x[:n]) * 2]))))
+    X = np.arange(6, dtype=model.inputs[0]["dtype"]) / 4
+    for k in (2, 5, 3, 5):
+        got = model(X, np.int64(k))
+        np.testing.assert_array_equal(got, model.run([X, np.int64(k)], planned=False)[model.output_names[0]])
+        assert got.shape == (k,)
+
+
 def test_the_planned_graph_runtime_is_per_thread(mlp_converted):
     """Threads calling one model concurrently, at different batch sizes, each get their own plan
     and buffers (the contract of layers_np._plan) and the interpreted graph's values."""

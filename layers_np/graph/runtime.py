@@ -432,7 +432,8 @@ def _plan_corr(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
     O = out.shape[2:]
     P, KK = math.prod(O), math.prod(K)
     CK = C * KK
-    W2 = np.ascontiguousarray(w.reshape(F, CK))
+    fixed_w = ctx.static[1]  # a weight: its GEMM layout made once; filters computed by the graph: per call
+    W2 = np.ascontiguousarray(w.reshape(F, CK)) if fixed_w else None
     get = ctx.out(0)
     matmul, copyto = np.matmul, np.copyto
     no_pad = not any(lo or hi for lo, hi in pads)
@@ -441,7 +442,8 @@ def _plan_corr(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
             if not x.flags.c_contiguous:
                 x = np.ascontiguousarray(x)
             o = get()
-            matmul(W2, x.reshape(N, C, P), out=o.reshape(N, F, P))
+            matmul(W2 if fixed_w else np.ascontiguousarray(w.reshape(F, CK)), x.reshape(N, C, P),
+                   out=o.reshape(N, F, P))
             return [o]
         return conv_1x1
     nb = int(max(1, min(N, CHUNK_BYTES // max(CK * P * out.dtype.itemsize, 1))))
@@ -462,6 +464,7 @@ def _plan_corr(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
 
     def conv(x: np.ndarray, w: np.ndarray) -> List[np.ndarray]:
         o = get()
+        w2 = W2 if fixed_w else np.ascontiguousarray(w.reshape(F, CK))
         if xp is not None:
             copyto(interior, x)
             src = xp
@@ -476,7 +479,7 @@ def _plan_corr(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
                               strides=(s0,) + view_strides) if src.flags.c_contiguous else \
                 as_strided(src[n0:n1], (m,) + view_shape, (s0,) + view_strides, writeable=False)
             copyto(target, view)
-            matmul(W2, cols[:m], out=o[n0:n1].reshape(m, F, P))
+            matmul(w2, cols[:m], out=o[n0:n1].reshape(m, F, P))
         return [o]
     return conv
 
@@ -593,6 +596,13 @@ _PLANNERS: Dict[str, Callable[[_Ctx], Optional[Callable[..., List[np.ndarray]]]]
 # ---------------------------------------------------------------------------
 # the runtime
 # ---------------------------------------------------------------------------
+# op -> (first, end) of its inputs that are shape parameters (end None: the last one)
+_SHAPE_PARAMS: Dict[str, Tuple[int, Optional[int]]] = {
+    "Reshape": (1, 2), "Alloc": (1, None), "AllocEmpty": (0, None), "BroadcastTo": (1, None),
+    "Subtensor": (1, None), "Join": (0, 1), "Pool": (1, None), "CorrMM_gradInputs": (2, None),
+    "Corr3dMMGradInputs": (2, None), "Scan": (0, None)}
+
+
 def _step(kernel: Any, ins: List[int], outs: List[int], dtypes: List[np.dtype], exact: bool,
           frees: List[int]) -> Callable[[List[Any]], None]:
     """One node as a function of the value list: call, cast to the declared dtypes, free."""
@@ -695,6 +705,21 @@ def build_graph_runtime(plan: Any, inputs: Sequence[np.ndarray], keep: bool,
             folded[k] = True
             for o in outs:
                 static[o] = True
+    # planned kernels assume the trace's shapes: valid when every value's shape follows from the
+    # input signature, i.e. every shape parameter (a Reshape target, an index, an allocation's
+    # size, a Scan's length...) is folded; a parameter computed from input values leaves every
+    # node to its interpreted kernel (folding stays valid: it reads no input value)
+    stable = True
+    for k, (_, ins, _, _, _) in enumerate(nodes):
+        op = plan.node_ops[k]
+        if folded[k] or op not in _SHAPE_PARAMS:
+            continue
+        lo, hi = _SHAPE_PARAMS[op]
+        params = ins[lo:hi]
+        if op == "Scan":  # the number of steps and the nit_sot lengths: its 0-d integer inputs
+            params = [i for i in ins if np.ndim(values[i]) == 0 and np.asarray(values[i]).dtype.kind in "iu"]
+        if not all(static[i] for i in params):
+            stable = False
     # the last step reading each value (outputs: read by the caller, after the last step)
     end = len(nodes)
     last: Dict[int, int] = {}
@@ -743,7 +768,7 @@ def build_graph_runtime(plan: Any, inputs: Sequence[np.ndarray], keep: bool,
             continue
         op = plan.node_ops[k]
         fn = None
-        planner = _PLANNERS.get(op)
+        planner = _PLANNERS.get(op) if stable else None
         ys = [values[o] for o in outs]
         if planner is not None and all(isinstance(y, np.ndarray) for y in ys):
             ctx = _Ctx(op, plan.node_attrs[k], plan.node_infos[k], kernel, [values[i] for i in ins],
