@@ -339,6 +339,8 @@ class SubgraphCheck:
             self.check.run(list(inputs) + [np.asarray(p.get_value()) for p in self.params])
         except NetworkError as exc:
             self.error = str(exc)
+        except Exception as exc:  # e.g. the graph's declared input dtypes refuse the network's values
+            self.error = f"{type(exc).__name__}: {exc}"
 
     def verdict(self) -> Tuple[bool, bool, str]:
         """(ok, local_ok: False when a node's own kernel disagrees, one line naming the first bad node)."""

@@ -200,3 +200,34 @@ def test_a_hostile_graph_layer_is_refused_in_one_line():
         mio.loads(_with_spec(data, evil))
     assert "unknown op 'os.system' (not in the allow-list of layers_np.graph)" in str(info.value)
     assert "GraphLayer('softsign')" in str(info.value) and "\n" not in str(info.value)
+
+
+class BlendLayer(LT.MergeLayer):
+    """A custom merge layer with a parameter: ``alpha * a + (1 - alpha) * b``."""
+
+    def __init__(self, incomings, alpha=0.25, **kwargs):
+        super().__init__(incomings, **kwargs)
+        self.alpha = self.add_param(np.full((1,), alpha), (1,), name="alpha")
+
+    def get_output_shape_for(self, input_shapes):
+        return input_shapes[0]
+
+    def get_output_for(self, inputs, **kwargs):
+        alpha = self.alpha[0]
+        return alpha * inputs[0] + (1 - alpha) * inputs[1]
+
+
+def test_custom_merge_layer_falls_back_with_its_inputs_in_order():
+    with LT.backend.config.change_flags(floatX="float64"):
+        a = LT.InputLayer((None, 3), name="a")
+        b = LT.DenseLayer(LT.InputLayer((None, 2), name="b"), 3, name="proj")
+        net = BlendLayer([a, b], name="blend")
+    loaded = mio.loads(mio.dumps(LT.to_numpy(net, graph_fallback=True)))
+    assert isinstance(loaded, L.GraphLayer) and [p.name for p in loaded.get_params()] == ["blend.alpha"]
+    report = certify_network(net, twin=loaded, node_checks=fallback_checks(net, loaded), n_batches=2, batch_size=3)
+    assert report.ok and report.subgraphs[0]["verdict"] == "certified", report.message()
+    ins = [l for l in L.get_all_layers(loaded) if isinstance(l, L.InputLayer)]
+    xa, xb = np.ones((2, 3)), np.arange(4.0).reshape(2, 2)
+    W, b = LT.get_all_param_values(net)[:2]
+    np.testing.assert_allclose(L.get_output(loaded, {ins[0]: xa, ins[1]: xb}),
+                               0.25 * xa + 0.75 * np.maximum(xb @ W + b, 0), rtol=1e-12)
