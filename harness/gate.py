@@ -36,7 +36,8 @@ import numpy as np
 
 from layers_np.atomic import atomic_write_text
 
-__all__ = ["export_main", "gate_main", "import_pickle_main", "resolve_factory", "GateInputError", "PROFILE_BATCHES", "read_samples"]
+__all__ = ["export_main", "gate_main", "import_pickle_main", "resolve_factory", "GateInputError", "PROFILE_BATCHES", "read_samples",
+           "GateRun"]
 
 # profile -> (batches, batch size) of fuzzed inputs; the seed is fixed so a gate never flakes
 PROFILE_BATCHES: Dict[str, Tuple[int, int]] = {"dev": (2, 4), "ci": (5, 8), "thorough": (20, 16)}
@@ -298,38 +299,109 @@ def import_pickle_main(argv: List[str]) -> int:
     return _gate(args, "twins import-pickle")
 
 
+class GateRun:
+    """The reporting of one ``twins gate`` / ``twins import-pickle`` / ``twins gate --graph`` run.
+
+    It owns what every gate shares: the fuzzed batches the options ask for, the verdict, JUnit and
+    report files, the order of publication (every report first, the model last) and the exit code
+    (0 certified and written, 1 discrepancy, 2 anything else, with one line on stderr).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed gate options (:func:`_gate_options`).
+    prog : str
+        The command, for error lines.
+    base : dict
+        The verdict's fields known before the run (kept by reference: fields added later are recorded).
+    """
+
+    def __init__(self, args: Any, prog: str, base: Dict[str, Any]) -> None:
+        self.start = time.perf_counter()
+        self.args, self.prog, self.base = args, prog, base
+        self.model = report_name(args.factory)
+        self.verdict_path = args.verdict_json or os.path.join(args.report_dir, f"gate_{self.model}_verdict.json")
+
+    def seconds(self) -> float:
+        """Seconds since the run started (the verdict's and JUnit's time)."""
+        return time.perf_counter() - self.start
+
+    def error(self, message: str, report: Any = None) -> int:
+        """Exit 2 with one line; the verdict and JUnit say ERROR when they can be written."""
+        note = ""
+        try:
+            _verdict(self.verdict_path, {**self.base, "verdict": "ERROR", "exit_code": 2, "message": message})
+            if self.args.junit_xml:
+                _junit(self.args.junit_xml, self.model, report, message, self.seconds())
+        except OSError as exc:
+            note = f" (the verdict/JUnit file could not be written either: {exc.strerror or exc})"
+        return _print_error(self.prog, message + note)
+
+    def batches(self) -> Tuple[int, int, str]:
+        """(number of fuzzed batches, batch size, why the gate cannot run or "") from the options."""
+        from .profiles import PROFILES
+
+        args = self.args
+        if args.profile not in PROFILES or args.profile not in PROFILE_BATCHES:
+            return 0, 0, f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILE_BATCHES)}"
+        n_batches, batch_size = PROFILE_BATCHES[args.profile]
+        n_batches = n_batches if args.batches is None else args.batches
+        batch_size = batch_size if args.batch_size is None else args.batch_size
+        if n_batches < 1 or batch_size < 1:
+            return n_batches, batch_size, "--batches and --batch-size must be at least 1 (a gate needs samples to certify)"
+        return n_batches, batch_size, _output_problem(args.output)
+
+    def finish(self, report: Any, fields: Dict[str, Any], data: Optional[bytes], written: str) -> int:
+        """Write the reports and the verdict, then (certified: ``data`` given) publish the model; the exit code.
+
+        ``fields`` are the verdict's own fields beside the report's; ``written`` is the line printed once
+        the model file is written.
+        """
+        from layers_np.atomic import atomic_write
+
+        from .reports import write_frame
+
+        args, seconds = self.args, self.seconds()
+        payload = {**self.base, **fields, "verdict": "certified" if report.ok else "DISCREPANCY",
+                   "exit_code": 0 if report.ok else 1, "message": report.message(), "summary": report.summary(),
+                   "seconds": seconds}
+        if data is not None:
+            payload["output"] = os.path.abspath(args.output)
+        # every report first, the model last: a report that cannot be written publishes nothing
+        try:
+            paths = write_frame(report.to_frame(), args.report_dir, f"gate_{self.model}")
+            payload["reports"] = paths
+            _verdict(self.verdict_path, payload)
+            if args.junit_xml:
+                _junit(args.junit_xml, self.model, report, None, seconds)
+        except OSError as exc:
+            return self.error(f"cannot write the reports ({exc.strerror or exc}: {exc.filename or ''}); nothing was "
+                              f"published: fix --report-dir/--verdict-json/--junit-xml", report)
+        print(report.table())
+        print()
+        print(report.message())
+        if data is not None:
+            try:
+                atomic_write(args.output, lambda f: f.write(data), fsync=True)
+            except OSError as exc:
+                return self.error(f"cannot write {args.output} ({exc.strerror or exc}); nothing was published and any "
+                                  f"previous file is untouched", report)
+            print(written)
+        else:
+            print(f"not certified: {args.output} was not written")
+        print(f"reports: {paths['md']}, {self.verdict_path}" + (f", {args.junit_xml}" if args.junit_xml else ""))
+        return 0 if report.ok else 1
+
+
 def _gate(args: Any, prog: str) -> int:
-    start = time.perf_counter()
     pickle_path = getattr(args, "pickle", None)
-    model = report_name(args.factory)
-    verdict_path = args.verdict_json or os.path.join(args.report_dir, f"gate_{model}_verdict.json")
     base = {"model": args.factory, "output": None, "weights": args.weights, "inputs": args.inputs,
             "profile": args.profile}
     if pickle_path is not None:
         base["pickle"] = pickle_path
-
-    def error(message: str, report: Any = None) -> int:
-        """Exit 2 with one line; the verdict and JUnit say ERROR when they can be written."""
-        seconds = time.perf_counter() - start
-        note = ""
-        try:
-            _verdict(verdict_path, {**base, "verdict": "ERROR", "exit_code": 2, "message": message})
-            if args.junit_xml:
-                _junit(args.junit_xml, model, report, message, seconds)
-        except OSError as exc:
-            note = f" (the verdict/JUnit file could not be written either: {exc.strerror or exc})"
-        return _print_error(prog, message + note)
-
-    from .profiles import PROFILES
-
-    if args.profile not in PROFILES or args.profile not in PROFILE_BATCHES:
-        return error(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILE_BATCHES)}")
-    n_batches, batch_size = PROFILE_BATCHES[args.profile]
-    n_batches = n_batches if args.batches is None else args.batches
-    batch_size = batch_size if args.batch_size is None else args.batch_size
-    if n_batches < 1 or batch_size < 1:
-        return error("--batches and --batch-size must be at least 1 (a gate needs samples to certify)")
-    problem = _output_problem(args.output)
+    run = GateRun(args, prog, base)
+    error = run.error
+    n_batches, batch_size, problem = run.batches()
     if problem:
         return error(problem)
     pickled = metadata = None
@@ -350,7 +422,6 @@ def _gate(args: Any, prog: str) -> int:
     try:
         import layers_np
         from layers_np import io as np_io
-        from layers_np.atomic import atomic_write
         import layers_theano as LT
         from layers_theano.export import input_dtypes, to_twin
 
@@ -393,41 +464,13 @@ def _gate(args: Any, prog: str) -> int:
     except (Exception, SystemExit) as exc:  # a factory's network failing in an unforeseen way
         return error(f"{type(exc).__name__}: {exc}")
 
-    seconds = time.perf_counter() - start
-    from .reports import write_frame
-
-    payload = {**base, "dtype": dtype, "verdict": "certified" if report.ok else "DISCREPANCY",
-               "exit_code": 0 if report.ok else 1, "message": report.message(), "summary": report.summary(),
-               "seconds": seconds}
+    fields: Dict[str, Any] = {"dtype": dtype}
+    written = ""
     if data is not None:
-        payload["output"] = os.path.abspath(args.output)
-        payload["arrays"] = len(spec["arrays"])
-        payload["parameters"] = int(layers_np.count_params(loaded))
-    # every report first, the model last: a report that cannot be written publishes nothing
-    try:
-        paths = write_frame(report.to_frame(), args.report_dir, f"gate_{model}")
-        payload["reports"] = paths
-        _verdict(verdict_path, payload)
-        if args.junit_xml:
-            _junit(args.junit_xml, model, report, None, seconds)
-    except OSError as exc:
-        return error(f"cannot write the reports ({exc.strerror or exc}: {exc.filename or ''}); nothing was "
-                     f"published: fix --report-dir/--verdict-json/--junit-xml", report)
-    print(report.table())
-    print()
-    print(report.message())
-    if data is not None:
-        try:
-            atomic_write(args.output, lambda f: f.write(data), fsync=True)
-        except OSError as exc:
-            return error(f"cannot write {args.output} ({exc.strerror or exc}); nothing was published and any "
-                         f"previous file is untouched", report)
-        print(f"certified: wrote {args.output} ({len(spec['layers'])} layers, {payload['parameters']} parameters, "
-              f"{dtype})")
-    else:
-        print(f"not certified: {args.output} was not written")
-    print(f"reports: {paths['md']}, {verdict_path}" + (f", {args.junit_xml}" if args.junit_xml else ""))
-    return 0 if report.ok else 1
+        fields.update(arrays=len(spec["arrays"]), parameters=int(layers_np.count_params(loaded)))
+        written = (f"certified: wrote {args.output} ({len(spec['layers'])} layers, {fields['parameters']} parameters, "
+                   f"{dtype})")
+    return run.finish(report, fields, data, written)
 
 
 def _output_problem(output: str) -> str:

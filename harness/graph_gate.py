@@ -17,8 +17,6 @@ those of ``twins gate`` (one row per node value).
 from __future__ import annotations
 
 import argparse
-import os
-import time
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -144,38 +142,15 @@ def graph_gate_main(argv: List[str]) -> int:
 
 
 def _graph_gate(args: Any) -> int:
-    from layers_np.atomic import atomic_write
     from layers_np.graph import SpecError, dumps_graph, loads_graph
     from layers_theano.graph_export import GraphConversionError
 
-    from .gate import PROFILE_BATCHES, GateInputError, _junit, _output_problem, _print_error, _verdict, report_name
-    from .profiles import PROFILES
-    from .reports import write_frame
+    from .gate import GateInputError, GateRun
 
-    start = time.perf_counter()
-    model_name = report_name(args.factory)
-    verdict_path = args.verdict_json or os.path.join(args.report_dir, f"gate_{model_name}_verdict.json")
-    base = {"model": args.factory, "output": None, "weights": args.weights, "inputs": args.inputs,
-            "profile": args.profile, "level": "graph"}
-
-    def error(message: str, report: Any = None) -> int:
-        note = ""
-        try:
-            _verdict(verdict_path, {**base, "verdict": "ERROR", "exit_code": 2, "message": message})
-            if args.junit_xml:
-                _junit(args.junit_xml, model_name, report, message, time.perf_counter() - start)
-        except OSError as exc:
-            note = f" (the verdict/JUnit file could not be written either: {exc.strerror or exc})"
-        return _print_error("twins gate", message + note)
-
-    if args.profile not in PROFILES or args.profile not in PROFILE_BATCHES:
-        return error(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILE_BATCHES)}")
-    n_batches, batch_size = PROFILE_BATCHES[args.profile]
-    n_batches = n_batches if args.batches is None else args.batches
-    batch_size = batch_size if args.batch_size is None else args.batch_size
-    if n_batches < 1 or batch_size < 1:
-        return error("--batches and --batch-size must be at least 1 (a gate needs samples to certify)")
-    problem = _output_problem(args.output)
+    run = GateRun(args, "twins gate", {"model": args.factory, "output": None, "weights": args.weights,
+                                       "inputs": args.inputs, "profile": args.profile, "level": "graph"})
+    error = run.error
+    n_batches, batch_size, problem = run.batches()
     if problem:
         return error(problem)
     try:
@@ -194,31 +169,6 @@ def _graph_gate(args: Any) -> int:
         return error(str(exc))
     except (Exception, SystemExit) as exc:
         return error(f"{type(exc).__name__}: {exc}")
-    seconds = time.perf_counter() - start
-    payload = {**base, "dtype": converted.dtype, "verdict": "certified" if report.ok else "DISCREPANCY",
-               "exit_code": 0 if report.ok else 1, "message": report.message(), "summary": report.summary(),
-               "seconds": seconds, "nodes": len(converted.spec["graph"]["nodes"])}
-    if data is not None:
-        payload["output"] = os.path.abspath(args.output)
-    try:
-        paths = write_frame(report.to_frame(), args.report_dir, f"gate_{model_name}")
-        payload["reports"] = paths
-        _verdict(verdict_path, payload)
-        if args.junit_xml:
-            _junit(args.junit_xml, model_name, report, None, seconds)
-    except OSError as exc:
-        return error(f"cannot write the reports ({exc.strerror or exc}: {exc.filename or ''}); nothing was "
-                     f"published: fix --report-dir/--verdict-json/--junit-xml", report)
-    print(report.table())
-    print()
-    print(report.message())
-    if data is not None:
-        try:
-            atomic_write(args.output, lambda f: f.write(data), fsync=True)
-        except OSError as exc:
-            return error(f"cannot write {args.output} ({exc.strerror or exc}); nothing was published", report)
-        print(f"certified: wrote {args.output} ({payload['nodes']} nodes, {converted.dtype})")
-    else:
-        print(f"not certified: {args.output} was not written")
-    print(f"reports: {paths['md']}, {verdict_path}" + (f", {args.junit_xml}" if args.junit_xml else ""))
-    return 0 if report.ok else 1
+    nodes = len(converted.spec["graph"]["nodes"])
+    return run.finish(report, {"dtype": converted.dtype, "nodes": nodes}, data,
+                      f"certified: wrote {args.output} ({nodes} nodes, {converted.dtype})")
