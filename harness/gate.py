@@ -90,29 +90,33 @@ def _build_network(factory_spec: str, weights: Optional[str], pickled: Any = Non
     """The factory's network, with Lasagne weights from ``weights`` (an .npz) or from ``pickled``
     (a :class:`layers_np.safe_pickle.PickledModel`, its ``label`` naming the pickle)."""
     import layers_theano as LT
-    from layers_np.io import ModelFileError, weights_dtype
-    from layers_theano.export import load_lasagne_weights, set_lasagne_values
+    from layers_np.io import ModelFileError, read_lasagne_weights, weights_dtype
+    from layers_theano.backend import FLOATX_FROM_FLAGS
+    from layers_theano.export import set_lasagne_values
 
     factory, name = resolve_factory(factory_spec)
-    floatx = None
+    # the Lasagne values to set, from the pickle or the weights file (read once: their dtype
+    # chooses floatX before the network is built, then they are set into it)
+    values: Optional[List[np.ndarray]] = None
+    label = prefix = fit_note = ""
     if pickled is not None:
-        from layers_theano.backend import FLOATX_FROM_FLAGS
-
-        try:
-            dtype = weights_dtype(pickled.label, pickled.values)
-        except ModelFileError as exc:
-            raise GateInputError(str(exc)) from None
-        floatx = FLOATX_FROM_FLAGS or (dtype.name if dtype is not None else None)
+        values, label = pickled.values, pickled.label
+        fit_note = " (the pickle's values do not fit the factory's network)"
     elif weights is not None:
-        # dtype follows the weights file (float32 Lasagne weights make a float32 model), unless
-        # THEANO_FLAGS/PYTENSOR_FLAGS chose floatX explicitly, as they would for Lasagne itself
-        from layers_theano.backend import FLOATX_FROM_FLAGS
-        from layers_theano.export import weights_floatx
-
+        label, prefix = os.fspath(weights), "weights: "
         try:
-            floatx = FLOATX_FROM_FLAGS or weights_floatx(weights)
+            values = read_lasagne_weights(weights)
         except ModelFileError as exc:
-            raise GateInputError(f"weights: {exc}") from None
+            raise GateInputError(f"{prefix}{exc}") from None
+    floatx = None
+    if values is not None:
+        # dtype follows the weights (float32 Lasagne weights make a float32 model), unless
+        # THEANO_FLAGS/PYTENSOR_FLAGS chose floatX explicitly, as they would for Lasagne itself
+        try:
+            dtype = weights_dtype(label, values)
+        except ModelFileError as exc:
+            raise GateInputError(f"{prefix}{exc}") from None
+        floatx = FLOATX_FROM_FLAGS or (dtype.name if dtype is not None else None)
     try:
         if floatx is None:
             net = factory()
@@ -126,16 +130,11 @@ def _build_network(factory_spec: str, weights: Optional[str], pickled: Any = Non
     if not isinstance(net, LT.Layer) and not LT.lasagne_bridge.is_lasagne_layer(net):
         raise GateInputError(f"the factory {factory_spec} must return the output layer of a layers_theano network "
                              f"(or of a Lasagne network), got {type(net).__name__}")
-    if pickled is not None:
+    if values is not None:
         try:
-            set_lasagne_values(net, pickled.values, pickled.label)
+            set_lasagne_values(net, values, label)
         except ModelFileError as exc:
-            raise GateInputError(f"{exc} (the pickle's values do not fit the factory's network)") from None
-    elif weights is not None:
-        try:
-            load_lasagne_weights(net, weights)
-        except ModelFileError as exc:
-            raise GateInputError(f"weights: {exc}") from None
+            raise GateInputError(f"{prefix}{exc}{fit_note}") from None
     return net, name
 
 
