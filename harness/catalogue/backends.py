@@ -56,18 +56,26 @@ register_pair("Conv3DDNNLayer", _refusing("Theano", LT.Conv3DDNNLayer), _refusin
 # ---------------------------------------------------------------------------
 # pooling: ignore_border=True only
 # ---------------------------------------------------------------------------
-def _border_refused(side: str, cls: Callable) -> Callable:
-    """Layer factory checking first that ``ignore_border=False`` is refused (NotImplementedError)."""
+def _refusing_first(side: str, cls: Callable, error: type, bad_cases: Callable) -> Callable:
+    """Layer factory checking first that ``cls`` refuses, with ``error``, each ``(incoming, kwargs)``
+    of ``bad_cases(incoming, kwargs)`` (the case's own arguments made invalid one way each),
+    then building the case's layer."""
     def make(incoming: Any, **kwargs: Any) -> Any:
-        try:
-            cls(incoming, **dict(kwargs, ignore_border=False))
-        except NotImplementedError:
-            pass
-        else:
-            raise AssertionError(f"{side} {cls.__name__} accepted ignore_border=False")
+        for bad_incoming, bad in bad_cases(incoming, kwargs):
+            try:
+                cls(bad_incoming, **bad)
+            except error:
+                continue
+            raise AssertionError(f"{side} {cls.__name__} accepted {bad}")
         return cls(incoming, **kwargs)
     make.__name__ = cls.__name__
     return make
+
+
+def _border_refused(side: str, cls: Callable) -> Callable:
+    """Layer factory checking first that ``ignore_border=False`` is refused (NotImplementedError)."""
+    return _refusing_first(side, cls, NotImplementedError,
+                           lambda incoming, kwargs: [(incoming, dict(kwargs, ignore_border=False))])
 
 
 @st.composite
@@ -108,17 +116,10 @@ BN_DNN_CONFIGS = [(4, "auto", ()), (2, "batch", ("gamma",)), (3, "batch", ("beta
 
 def _axes_refused(side: str, cls: Callable) -> Callable:
     """Layer factory checking first that axes other than (0,) / all but the second are refused."""
-    def make(incoming: Any, **kwargs: Any) -> Any:
+    def bad_cases(incoming: Any, kwargs: Any) -> Any:
         declared = tuple(s if s is not None else 2 for s in incoming.output_shape)
-        try:
-            cls(declared, **dict(kwargs, axes=(1,)))  # the channel axis: neither (0,) nor all but the second
-        except ValueError:
-            pass
-        else:
-            raise AssertionError(f"{side} {cls.__name__} accepted axes=(1,)")
-        return cls(incoming, **kwargs)
-    make.__name__ = cls.__name__
-    return make
+        return [(declared, dict(kwargs, axes=(1,)))]  # the channel axis: neither (0,) nor all but the second
+    return _refusing_first(side, cls, ValueError, bad_cases)
 
 
 @st.composite
@@ -164,17 +165,10 @@ CC_STRUCTURES = [
 def _cc_refusals(side: str, cls: Callable) -> Callable:
     """Layer factory checking first that a non-square filter and a num_filters that is not a
     multiple of 16 are refused (RuntimeError, as master)."""
-    def make(incoming: Any, **kwargs: Any) -> Any:
+    def bad_cases(incoming: Any, kwargs: Any) -> Any:
         fs = kwargs["filter_size"]
-        for bad in (dict(kwargs, filter_size=(fs, fs + 1)), dict(kwargs, num_filters=8)):
-            try:
-                cls(incoming, **bad)
-            except RuntimeError:
-                continue
-            raise AssertionError(f"{side} {cls.__name__} accepted {bad}")
-        return cls(incoming, **kwargs)
-    make.__name__ = cls.__name__
-    return make
+        return [(incoming, dict(kwargs, filter_size=(fs, fs + 1))), (incoming, dict(kwargs, num_filters=8))]
+    return _refusing_first(side, cls, RuntimeError, bad_cases)
 
 
 @st.composite
@@ -204,18 +198,11 @@ register_pair("Conv2DCCLayer", _cc_refusals("Theano", LT.Conv2DCCLayer), _cc_ref
 def _cc_pool_refusals(side: str, cls: Callable) -> Callable:
     """Layer factory checking first that ignore_border=True, padding and stride > pool_size are
     refused (NotImplementedError, as master)."""
-    def make(incoming: Any, **kwargs: Any) -> Any:
+    def bad_cases(incoming: Any, kwargs: Any) -> Any:
         p = kwargs["pool_size"]
-        for bad in (dict(kwargs, ignore_border=True), dict(kwargs, pad=1), dict(kwargs, stride=p + 1),
-                    dict(kwargs, pool_size=(p, p + 1))):
-            try:
-                cls(incoming, **bad)
-            except NotImplementedError:
-                continue
-            raise AssertionError(f"{side} {cls.__name__} accepted {bad}")
-        return cls(incoming, **kwargs)
-    make.__name__ = cls.__name__
-    return make
+        return [(incoming, dict(kwargs, **bad)) for bad in (dict(ignore_border=True), dict(pad=1),
+                                                            dict(stride=p + 1), dict(pool_size=(p, p + 1)))]
+    return _refusing_first(side, cls, NotImplementedError, bad_cases)
 
 
 @st.composite
