@@ -30,14 +30,14 @@ import re
 import sys
 import time
 import xml.etree.ElementTree as ET
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from layers_np.atomic import atomic_write_text
 
 __all__ = ["export_main", "gate_main", "import_pickle_main", "resolve_factory", "GateInputError", "PROFILE_BATCHES", "read_samples",
-           "GateRun"]
+           "GateRun", "sample_keys"]
 
 # profile -> (batches, batch size) of fuzzed inputs; the seed is fixed so a gate never flakes
 PROFILE_BATCHES: Dict[str, Tuple[int, int]] = {"dev": (2, 4), "ci": (5, 8), "thorough": (20, 16)}
@@ -138,6 +138,25 @@ def _build_network(factory_spec: str, weights: Optional[str], pickled: Any = Non
     return net, name
 
 
+def sample_keys(path: str, present: Sequence[str], names: Sequence[Any], what: str) -> List[str]:
+    """Which arrays of the samples file ``path`` (holding ``present``) are the inputs, in input order.
+
+    The one array for one input, whatever its name; else one array per input, named like the
+    inputs (``names``) or ``arr_0 ..`` in order. Anything else is a :class:`GateInputError` naming
+    the arrays found and the ``what`` (e.g. "InputLayer") they should match.
+    """
+    positional = [f"arr_{i}" for i in range(len(names))]
+    if len(present) == 1 and len(names) == 1:
+        return list(present)
+    # an .npz never holds one name twice (the bounded reader refuses it): equal sets of equal size match one to one
+    if set(present) == set(names) and len(present) == len(names):
+        return list(names)
+    if set(present) == set(positional):
+        return positional
+    raise GateInputError(f"inputs: {path} holds arrays {sorted(present)[:10]}; expected one array per "
+                         f"{what}, named {names} or arr_0..arr_{len(names) - 1}")
+
+
 def read_samples(path: str, net: Any) -> Any:
     """Sample inputs from an .npz: one array, arrays named like the InputLayers, or arr_0.. in input order.
 
@@ -149,28 +168,18 @@ def read_samples(path: str, net: Any) -> Any:
 
     specs = input_specs(net)
     names = [s[0].name for s in specs]
-    positional = [f"arr_{i}" for i in range(len(specs))]
     try:
         with NpzReader(path) as reader:
-            present = reader.names
-            if not present:
+            if not reader.names:
                 raise GateInputError(f"inputs: {path} holds no arrays")
-            if len(present) == 1 and len(specs) == 1:
-                keys = present
-            elif set(present) == set(names) and len(present) == len(names):
-                keys = names
-            elif set(present) == set(positional):
-                keys = positional
-            else:
-                raise GateInputError(f"inputs: {path} holds arrays {sorted(present)[:10]}; expected one array per "
-                                     f"InputLayer, named {names} or arr_0..arr_{len(specs) - 1}")
+            keys = sample_keys(path, reader.names, names, "InputLayer")
             arrays = [reader.read(k) for k in keys]
     except ModelFileError as exc:
         raise GateInputError(f"inputs: {exc}") from None
     for k, a in zip(keys, arrays):
         if a.ndim == 0 or a.shape[0] == 0:
             raise GateInputError(f"inputs: array {k!r} in {path} holds no samples (shape {a.shape}); give at least one")
-    if keys is present and len(keys) == 1:
+    if len(specs) == 1:  # its one array, whatever its name
         return arrays[0]
     if keys == names:
         return dict(zip(names, arrays))

@@ -63,22 +63,11 @@ def _read_graph_samples(path: str, inputs: Sequence[Dict[str, Any]]) -> List[np.
     """Samples from an .npz: one array per graph input, named like the inputs or arr_0.. in order."""
     from layers_np.safe_npz import ModelFileError, NpzReader
 
-    from .gate import GateInputError
+    from .gate import GateInputError, sample_keys
 
-    names = [e["name"] for e in inputs]
-    positional = [f"arr_{i}" for i in range(len(inputs))]
     try:
         with NpzReader(path) as reader:
-            present = reader.names
-            if len(present) == 1 and len(inputs) == 1:
-                keys = present
-            elif sorted(present) == sorted(names):
-                keys = names
-            elif sorted(present) == sorted(positional):
-                keys = positional
-            else:
-                raise GateInputError(f"inputs: {path} holds arrays {sorted(present)[:10]}; expected one array per "
-                                     f"graph input, named {names} or arr_0..arr_{len(inputs) - 1}")
+            keys = sample_keys(path, reader.names, [e["name"] for e in inputs], "graph input")
             arrays = [reader.read(k) for k in keys]
     except ModelFileError as exc:
         raise GateInputError(f"inputs: {exc}") from None

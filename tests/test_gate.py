@@ -243,6 +243,21 @@ def test_zero_samples_are_refused(tmp_path, capsys):
     assert "at least 1" in one_error_line(capsys)
 
 
+def test_samples_files_match_the_inputs_by_name_or_position():
+    from harness.gate import GateInputError, sample_keys
+
+    # one array for one input, whatever its name
+    assert sample_keys("s.npz", ["anything"], ["x"], "InputLayer") == ["anything"]
+    # several: named like the inputs (taken in input order), or arr_0.. in order
+    assert sample_keys("s.npz", ["y", "x"], ["x", "y"], "InputLayer") == ["x", "y"]
+    assert sample_keys("s.npz", ["arr_1", "arr_0"], ["x", "y"], "graph input") == ["arr_0", "arr_1"]
+    assert sample_keys("s.npz", ["arr_0", "arr_1"], [None, None], "InputLayer") == ["arr_0", "arr_1"]
+    for present in (["x"], ["x", "y", "z"], ["x", "arr_1"], []):
+        with pytest.raises(GateInputError, match=r"^inputs: s.npz holds arrays .*; expected one array per graph "
+                                                 r"input, named \['x', 'y'\] or arr_0..arr_1$"):
+            sample_keys("s.npz", present, ["x", "y"], "graph input")
+
+
 @pytest.mark.parametrize("what", ["output-is-dir", "report-dir-is-file", "junit-under-file", "verdict-under-file",
                                   "output-name-too-long", "weights-fifo", "inputs-fifo", "weights-dir"])
 def test_bad_paths_exit_2_and_publish_nothing(tmp_path, capsys, what):
