@@ -35,8 +35,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-__all__ = ["import_keras", "inference_graph", "keras_cnn", "keras_text_rnn", "keras_merge", "build_model",
-           "model_graph", "keras_graph", "keras_predict", "sample_inputs", "FACTORIES", "KERAS_VERSION", "VOCABULARY"]
+__all__ = ["import_keras", "keras_import_environment", "keras_float_type", "seed_weights", "inference_graph",
+           "keras_cnn", "keras_text_rnn", "keras_merge", "build_model", "model_graph", "keras_graph", "keras_predict",
+           "sample_inputs", "FACTORIES", "KERAS_VERSION", "VOCABULARY"]
 
 #: The Keras release these factories are written for (the Makefile installs it).
 KERAS_VERSION = "1.2.2"
@@ -63,28 +64,9 @@ def import_keras() -> Any:
     import sys
 
     if "keras" not in sys.modules:
-        from .backend import config
-
-        # PyTensor resolves its compile cache directory from HOME when first asked: ask now, so the
-        # cache stays the user's (a temporary HOME would mean a cold cache, deleted afterwards)
-        str(config.compiledir)
-        saved = {k: os.environ.get(k) for k in ("HOME", "KERAS_BACKEND")}
-        # Keras's theano backend assigns theano.config.floatX = its own float type on import: for
-        # the rest of the process every Theano graph (Lasagne layers, the harness) would silently
-        # switch dtype, so the user's floatX is put back; _floatx sets both while a model is built
-        floatx = config.floatX
         with tempfile.TemporaryDirectory(prefix="twins-keras-home-") as home:
-            os.environ["HOME"] = home
-            os.environ["KERAS_BACKEND"] = "theano"
-            try:
+            with keras_import_environment({"HOME": home, "KERAS_BACKEND": "theano"}):
                 import keras  # noqa: F401  (Keras prints "Using Theano backend." on stderr)
-            finally:
-                config.floatX = floatx
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
     import keras
     from keras import backend as K
 
@@ -94,6 +76,35 @@ def import_keras() -> Any:
         raise ImportError(f"Keras was already imported with the {K.backend()} backend; these factories need "
                           f"KERAS_BACKEND=theano")
     return keras
+
+
+@contextlib.contextmanager
+def keras_import_environment(env: Dict[str, str]) -> Iterator[None]:
+    """The environment variables ``env`` while Keras is imported, and PyTensor's floatX kept.
+
+    PyTensor resolves its compile cache directory from ``HOME`` when first asked: it is asked
+    before ``env`` applies, so the cache stays the user's even when ``env`` moves ``HOME`` (a
+    temporary ``HOME`` would mean a cold cache, deleted afterwards). Keras's theano backend
+    assigns ``theano.config.floatX`` its own float type on import (Keras 1.2.2 and 2.x alike):
+    for the rest of the process every Theano graph (Lasagne layers, the harness) would silently
+    switch dtype, so the user's floatX is put back; :func:`keras_float_type` sets both while a
+    model is built. Every variable is restored afterwards, set or unset as it was.
+    """
+    from .backend import config
+
+    str(config.compiledir)
+    saved = {k: os.environ.get(k) for k in env}
+    floatx = config.floatX
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        config.floatX = floatx
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def inference_graph(inputs: Sequence[Any], outputs: Sequence[Any], shapes: Sequence[Sequence[Any]],
@@ -142,43 +153,52 @@ def inference_graph(inputs: Sequence[Any], outputs: Sequence[Any], shapes: Seque
 # models
 # ---------------------------------------------------------------------------
 @contextlib.contextmanager
-def _floatx(dtype: str) -> Iterator[Any]:
-    """Keras's float type while a model is built (weights and placeholders take it)."""
-    keras = import_keras()
+def keras_float_type(dtype: str, keras: Any = None) -> Iterator[Any]:
+    """Keras's float type (and PyTensor's floatX, as Keras's import makes them agree) while a model
+    is built or run: weights and placeholders take it. ``keras`` defaults to :func:`import_keras`'s."""
+    keras = import_keras() if keras is None else keras
     from .backend import config
 
     K = keras.backend
     previous = K.floatx()
     K.set_floatx(dtype)
     try:
-        with config.change_flags(floatX=dtype):  # as Keras's import makes them agree
+        with config.change_flags(floatX=dtype):
             yield keras
     finally:
         K.set_floatx(previous)
 
 
-def _seed_weights(model: Any, seed: int) -> None:
+def seed_weights(model: Any, seed: int, kernels_last: bool = False) -> None:
     """Weights from ``RandomState(seed)``: Glorot-uniform kernels, small non-zero biases, and for
-    BatchNormalization gamma near 1, beta near 0, running mean near 0 and a positive running variance."""
+    BatchNormalization gamma near 1, beta near 0, running mean near 0 and a positive running variance.
+
+    Convolution kernels are ``(out, in, rows, cols)`` in Keras 1.2.2 ('th') and ``(rows, cols, in,
+    out)`` in Keras 2 (``kernels_last``), which decides the fans; both BatchNormalization orders
+    are gamma, beta, mean, variance."""
     rng = np.random.RandomState(seed)
     for layer in model.layers:
         values = layer.get_weights()
         if not values:
             continue
         if type(layer).__name__ == "BatchNormalization":
-            gamma, beta, mean, var = values  # Keras 1.2.2 order; "running_std" holds the variance
+            gamma, beta, mean, var = values  # Keras 1.2.2's "running_std" holds the variance
             drawn = [rng.uniform(0.5, 1.5, gamma.shape), rng.uniform(-0.2, 0.2, beta.shape),
                      rng.uniform(-0.3, 0.3, mean.shape), rng.uniform(0.5, 2.0, var.shape)]
         else:
             drawn = []
             for w in values:
-                if w.ndim >= 2:
-                    fan_in = int(np.prod(w.shape[1:])) if w.ndim > 2 else w.shape[0]
-                    fan_out = w.shape[0] if w.ndim > 2 else w.shape[1]
-                    limit = np.sqrt(6.0 / (fan_in + fan_out))
-                    drawn.append(rng.uniform(-limit, limit, w.shape))
-                else:
+                if w.ndim < 2:
                     drawn.append(rng.uniform(-0.1, 0.1, w.shape))
+                    continue
+                if w.ndim == 2:
+                    fan_in, fan_out = w.shape
+                elif kernels_last:
+                    fan_in, fan_out = int(np.prod(w.shape[:-1])), w.shape[-1]
+                else:
+                    fan_in, fan_out = int(np.prod(w.shape[1:])), w.shape[0]
+                limit = np.sqrt(6.0 / (fan_in + fan_out))
+                drawn.append(rng.uniform(-limit, limit, w.shape))
         layer.set_weights([d.astype(w.dtype) for d, w in zip(drawn, values)])
 
 
@@ -249,21 +269,22 @@ def build_model(name: str, dtype: str = "float32", seed: int = 0) -> Any:
     if name not in _BUILDERS:
         raise KeyError(f"no Keras model {name!r}; choose one of {', '.join(_BUILDERS)}")
     builder, _ = _BUILDERS[name]
-    with _floatx(dtype) as keras:
+    with keras_float_type(dtype) as keras:
         model = builder(keras)
-    _seed_weights(model, seed)
+    seed_weights(model, seed)
     return model
 
 
 def keras_graph(model: Any, input_names: Optional[Sequence[str]] = None) -> Tuple[List[Any], List[Any]]:
-    """The inference graph ``(inputs, outputs)`` of any built Keras 1.2.2 model (see :func:`inference_graph`).
+    """The inference graph ``(inputs, outputs)`` of any built Keras 1.2.2 or 2.x model (see :func:`inference_graph`;
+    both Keras record each input's shape in ``_keras_shape`` and switch with ``ifelse`` on the learning phase).
 
     ``input_names`` default to the Keras input names; the declared shapes are the model's.
     """
     names = list(input_names) if input_names is not None else [v.name for v in model.inputs]
     if len(names) != len(model.inputs):
         raise ValueError(f"{len(names)} input names for a model with {len(model.inputs)} inputs")
-    shapes = [tuple(var._keras_shape) for var in model.inputs]  # Keras 1.2.2 records each input's shape there
+    shapes = [tuple(var._keras_shape) for var in model.inputs]
     return inference_graph(model.inputs, model.outputs, shapes, names)
 
 
@@ -276,7 +297,7 @@ def keras_predict(model: Any, inputs: Sequence[np.ndarray], batch_size: int = 32
     """Keras's own ``model.predict`` (learning phase 0, through PyTensor), in the model's float type
     (``predict`` casts its inputs to Keras's current one)."""
     data = list(inputs)
-    with _floatx(str(model.get_weights()[0].dtype)):
+    with keras_float_type(str(model.get_weights()[0].dtype)):
         return model.predict(data if len(data) > 1 else data[0], batch_size=batch_size, verbose=0)
 
 

@@ -23,8 +23,10 @@ fi
 # 1. Theano environment: gate every zoo model and write the reference outputs
 # shellcheck disable=SC2086
 "$PYTHON" scripts/np2_write_refs.py "$REFS" ${ZOO_MODELS:-}
-# ... and the Keras 1.2.2 models converted at graph level, with Keras's own predictions
+# ... and the Keras 1.2.2 and 2.3.1 models converted at graph level, with Keras's own predictions
+#    (one process each: both are the package `keras`; Keras 2.3.1 is in .keras2, see the Makefile)
 "$PYTHON" scripts/np2_write_keras_refs.py "$REFS/keras"
+"$PYTHON" scripts/np2_write_keras_refs.py --keras2 "$REFS/keras2"
 
 # 2. numpy-2 environment: only layers_np importable. The checkout is kept off sys.path (its
 #    egg-info would load the `twins` pytest plugin, which needs hypothesis): pytest runs from a

@@ -1,8 +1,9 @@
-"""Keras 1.2.2 models at graph level (issue 14): the inference graph extracted from a Keras model
-computes what Keras's own ``predict`` computes, and converts to a numpy graph model certified
-node by node against PyTensor."""
+"""Keras 1.2.2 and 2.3.1 models at graph level (issue 14): the inference graph extracted from a Keras
+model computes what Keras's own ``predict`` computes, and converts to a numpy graph model certified
+node by node against PyTensor. Keras 2.3.1 runs in a subprocess (it is the package ``keras`` too)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from harness.graph_gate import certify_graph
-from layers_np.graph import dumps_graph, loads_graph
+from layers_np.graph import dumps_graph, load_graph, loads_graph
 from layers_theano import keras_zoo
 from layers_theano.backend import config
 from layers_theano.graph_export import convert
@@ -128,3 +129,136 @@ def test_importing_keras_leaves_pytensor_floatx_alone():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "FLOATX float64" in out.stdout, out.stdout
+
+
+# ---------------------------------------------------------------------------
+# Keras 2.3.1 (layers_theano.keras2_zoo): the package `keras` too, so it runs in a process of its own
+# ---------------------------------------------------------------------------
+def _keras2_env(home):
+    """The environment of a Keras 2 process: HOME is a fresh directory (so a write to ~/.keras would
+    show), the compile cache stays where it is (a cold cache would cost minutes)."""
+    flags = ",".join(f for f in (os.environ.get("PYTENSOR_FLAGS", ""), f"base_compiledir={config.base_compiledir}") if f)
+    env = dict(os.environ, PYTHONPATH=ROOT, HOME=str(home), PYTENSOR_FLAGS=flags)
+    for name in ("KERAS_BACKEND", "KERAS_HOME", "THEANO_FLAGS"):
+        env.pop(name, None)
+    return env
+
+
+def test_keras2_models_convert_certify_and_predict_as_keras(tmp_path):
+    """One process builds the three Keras 2.3.1 models (channels_first CNN with a dilated Conv2D and
+    a 'same' pooling, LSTM/GRU text model, functional Concatenate/Add/Multiply/Subtract/Maximum
+    model), certifies each extracted inference graph node by node with `twins gate --graph` (Keras's
+    sample batch plus two fuzzed ones) and runs Keras's own `predict` on the sample; here, in
+    Keras 1.2.2's process, the numpy models are loaded from the certified files and must compute
+    what Keras 2 predicted."""
+    home = tmp_path / "home"
+    home.mkdir()
+    out = tmp_path / "keras2"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "np2_write_keras_refs.py"), "--keras2",
+                           str(out)], capture_output=True, text=True, env=_keras2_env(home), cwd=str(tmp_path),
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert not (home / ".keras").exists()  # Keras 2 read its configuration from a temporary KERAS_HOME
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["keras"] == "2.3.1"
+    entries = {e["name"]: e for e in manifest["models"]}
+    assert list(entries) == ["keras2_cnn", "keras2_text_rnn", "keras2_merge"]
+    shapes = {"keras2_cnn": [[None, 3, 16, 16]], "keras2_text_rnn": [[None, 7]],
+              "keras2_merge": [[None, 16], [None, 10]]}
+    expected = {"keras2_cnn": {"CorrMM", "Pool", "Dot22", "SoftmaxWithBias", "Reshape"},
+                "keras2_text_rnn": {"AdvancedSubtensor1", "Scan", "Dot22", "SoftmaxWithBias"},
+                "keras2_merge": {"Join", "Alloc", "Dot22", "SoftmaxWithBias"}}
+    for name, entry in entries.items():
+        # Keras 2's Dropout and BatchNormalization switch on the learning phase with IfElse (and
+        # Dropout draws from MRG); the inference graph has neither
+        assert "IfElse" in entry["raw_ops"] and "IfElse" not in entry["graph_ops"], name
+        assert not any("mrg" in op.lower() or "random" in op.lower() for op in entry["graph_ops"]), name
+        assert entry["input_shapes"] == shapes[name]
+        model = load_graph(str(out / entry["file"]))
+        cert = model.certification
+        assert cert["verdict"] == "certified" and cert["batches"] == 3, cert["message"]
+        assert cert["layers"] == sum(len(n["outputs"]) for n in model.spec["graph"]["nodes"]
+                                     if not model.undefined_content(n["name"]))
+        assert expected[name] <= set(model.node_ops), (name, sorted(model.node_ops))
+        with np.load(str(out / entry["reference"]), allow_pickle=False) as f:
+            xs = [f[f"input:{n}"] for n in entry["inputs"]]
+            theirs = f["output"]
+        ours = model(*xs)
+        assert ours.dtype == theirs.dtype == np.float32 and ours.shape == theirs.shape
+        assert np.allclose(ours.sum(axis=1), 1, atol=1e-5)
+        # the same ops on the same weights, each float32 rounding 2^-24 relative on outputs in [0, 1]
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=8 * 2.0 ** -24, err_msg=name)
+    cnn = load_graph(str(out / "keras2_cnn.npz"))
+    # the dilated Conv2D reached the file as a CorrMM with filter_dilation 2 (Theano's conv2d argument)
+    assert any(n["op"] == "CorrMM" and list(n["attrs"].get("filter_dilation", ())) == [2, 2]
+               for n in cnn.spec["graph"]["nodes"]), [n["attrs"] for n in cnn.spec["graph"]["nodes"] if n["op"] == "CorrMM"]
+
+
+def test_keras2_needs_its_own_process():
+    """Keras 1.2.2 imported here: Keras 2.3.1 (the same package name) is refused in one line, not
+    mixed with it."""
+    from layers_theano import keras2_zoo
+
+    keras_zoo.import_keras()
+    with pytest.raises(ImportError, match="Keras 1.2.2 is already imported in this process; Keras 2.3.1"):
+        keras2_zoo.import_keras()
+    with pytest.raises(ImportError, match="already imported"):
+        keras2_zoo.keras2_cnn()
+
+
+def test_keras2_not_installed_is_one_line(tmp_path):
+    """TWINS_KERAS2_PATH naming a directory without Keras 2.3.1: the factory's error names it (and how
+    to install), through `twins convert`'s exit code 2."""
+    env = _keras2_env(tmp_path)
+    env["TWINS_KERAS2_PATH"] = str(tmp_path / "empty")
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "convert", "layers_theano.keras2_zoo:keras2_merge",
+                           "-o", str(tmp_path / "m.npz")], capture_output=True, text=True, env=env,
+                          cwd=str(tmp_path), timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"Keras 2.3.1 is not installed in {tmp_path / 'empty'}" in proc.stderr
+    assert "pip install --no-deps --target DIR keras==2.3.1" in proc.stderr
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_every_theano_name_keras2_backend_uses_is_in_the_shim():
+    """Each dotted name Keras 2.3.1's theano_backend.py reaches from ``theano``, ``T``, ``pool`` and
+    ``th_sparse_module`` resolves on the shim (read from the source, Keras not imported), except
+    ``theano.sandbox.cuda`` (cuDNN batch normalization, reached only when theano.config.device
+    starts with cuda/gpu, which the shim refuses)."""
+    import ast
+
+    from layers_theano import keras2_zoo, theano_compat
+
+    theano = theano_compat.enable()
+    path = os.path.join(keras2_zoo.keras2_path(), "keras", "backend", "theano_backend.py")
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    roots = {"theano": theano, "T": theano.tensor, "pool": theano.tensor.signal.pool,
+             "th_sparse_module": theano.sparse}
+    chains = set()
+    for node in ast.walk(tree):
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if isinstance(node, ast.Name) and node.id in roots and parts:
+            chains.add((node.id, *reversed(parts)))
+    assert len(chains) > 100  # conv2d, pool_2d, bn, scan, ifelse's module, printing, sparse ...
+    missing = set()
+    for root, *attrs in sorted(chains):
+        obj = roots[root]
+        for i, attr in enumerate(attrs):
+            try:
+                obj = getattr(obj, attr)
+            except AttributeError:
+                missing.add(".".join([root, *attrs[:i + 1]]))
+                break
+    assert missing == {"theano.sandbox.cuda"}, sorted(missing)
+    # the imports at the top of the backend resolve too
+    imported = {(n.module, a.name) for n in tree.body if isinstance(n, ast.ImportFrom) and n.module
+                and n.module.startswith("theano") for a in n.names}
+    assert ("theano.tensor.signal", "pool") in imported and ("theano.ifelse", "ifelse") in imported
+    import importlib
+
+    for module, name in imported:
+        assert hasattr(importlib.import_module(module), name), (module, name)

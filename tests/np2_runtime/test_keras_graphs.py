@@ -1,8 +1,9 @@
-"""numpy-only runtime: Keras 1.2.2 models converted at graph level load and predict what Keras did.
+"""numpy-only runtime: Keras 1.2.2 and 2.3.1 models converted at graph level load and predict what Keras did.
 
 Runs in the numpy>=2 environment of ``scripts/np2_check.sh`` (only ``layers_np`` importable);
 ``scripts/np2_write_keras_refs.py`` wrote the certified graph files and Keras's own ``predict``
-outputs into ``$TWINS_NP2_REFS/keras``. Without ``TWINS_NP2_REFS`` the module is skipped.
+outputs into ``$TWINS_NP2_REFS/keras`` (Keras 1.2.2) and ``$TWINS_NP2_REFS/keras2`` (Keras 2.3.1).
+Without ``TWINS_NP2_REFS`` the module is skipped.
 """
 from __future__ import annotations
 
@@ -20,21 +21,33 @@ if not REFS:
 from layers_np.base import TwinError  # noqa: E402
 from layers_np.graph import load_graph  # noqa: E402
 
-KERAS = os.path.join(REFS, "keras")
-MANIFEST_PATH = os.path.join(KERAS, "manifest.json")
-MODELS = json.load(open(MANIFEST_PATH))["models"] if os.path.exists(MANIFEST_PATH) else []
+#: reference directory -> (Keras version, model names) written there
+EXPECTED = {"keras": ("1.2.2", ["keras_cnn", "keras_text_rnn", "keras_merge"]),
+            "keras2": ("2.3.1", ["keras2_cnn", "keras2_text_rnn", "keras2_merge"])}
 
 
-def test_keras_manifest_lists_the_three_models():
-    assert os.path.exists(MANIFEST_PATH), f"{MANIFEST_PATH} is missing: run scripts/np2_write_keras_refs.py first"
-    assert [m["name"] for m in MODELS] == ["keras_cnn", "keras_text_rnn", "keras_merge"]
+def _manifest(sub):
+    path = os.path.join(REFS, sub, "manifest.json")
+    return json.load(open(path)) if os.path.exists(path) else None
 
 
-@pytest.mark.parametrize("entry", MODELS, ids=[m["name"] for m in MODELS])
-def test_keras_graph_model_matches_keras_predict(entry):
-    model = load_graph(os.path.join(KERAS, entry["file"]))
+MODELS = [(sub, m) for sub in EXPECTED for m in (_manifest(sub) or {"models": []})["models"]]
+
+
+@pytest.mark.parametrize("sub", list(EXPECTED))
+def test_keras_manifest_lists_the_three_models(sub):
+    manifest = _manifest(sub)
+    assert manifest is not None, f"{REFS}/{sub}/manifest.json is missing: run scripts/np2_write_keras_refs.py first"
+    assert manifest["keras"] == EXPECTED[sub][0]
+    assert [m["name"] for m in manifest["models"]] == EXPECTED[sub][1]
+
+
+@pytest.mark.parametrize("sub,entry", MODELS, ids=[m["name"] for _, m in MODELS])
+def test_keras_graph_model_matches_keras_predict(sub, entry):
+    folder = os.path.join(REFS, sub)
+    model = load_graph(os.path.join(folder, entry["file"]))
     assert model.certification["verdict"] == "certified"
-    with np.load(os.path.join(KERAS, entry["reference"]), allow_pickle=False) as f:
+    with np.load(os.path.join(folder, entry["reference"]), allow_pickle=False) as f:
         refs = {k: f[k] for k in f.files}
     assert [e["name"] for e in model.inputs] == entry["inputs"]
     xs = [refs[f"input:{n}"] for n in entry["inputs"]]
@@ -44,7 +57,7 @@ def test_keras_graph_model_matches_keras_predict(entry):
     assert out.shape == want.shape
     np.testing.assert_allclose(out, want, rtol=entry["rtol"], atol=entry["atol"],
                                err_msg=f"{entry['name']}: numpy {np.__version__} graph runtime vs Keras predict")
-    if entry["name"] == "keras_text_rnn":
+    if entry["name"].endswith("_text_rnn"):
         assert "Scan" in model.node_ops
         # a token id outside the embedding table is refused in one line, not wrapped around
         bad = xs[0].copy()
