@@ -114,10 +114,16 @@ class _Ctx:
         self.op, self.attrs, self.info, self.kernel = op, attrs, info, kernel
         self.xs, self.static, self.ys = xs, static, ys
         self.pool, self.step, self.until, self.fresh = pool, step, until, fresh
+        # the buffer output j is written into at every call, when it is always the same one (every
+        # planner calling out(j) returns that buffer as output j)
+        self.fixed: List[Optional[np.ndarray]] = [None] * len(ys)
 
     def out(self, j: int) -> Callable[[], np.ndarray]:
         y = self.ys[j]
-        return self.pool.output(y.shape, y.dtype, self.step, self.until[j], self.fresh[j])
+        get = self.pool.output(y.shape, y.dtype, self.step, self.until[j], self.fresh[j])
+        if not (self.fresh[j] or self.pool.fresh):
+            self.fixed[j] = get()
+        return get
 
 
 # ---------------------------------------------------------------------------
@@ -585,6 +591,9 @@ def _plan_join(ctx: _Ctx) -> Optional[Callable[..., List[np.ndarray]]]:
     return lambda a, *xs: [concatenate(xs, axis=axis, out=get())]
 
 
+# ops whose planned kernel returns a view of its first input (when it is one: checked)
+_VIEWS = ("DimShuffle", "Reshape", "Subtensor")
+
 _PLANNERS: Dict[str, Callable[[_Ctx], Optional[Callable[..., List[np.ndarray]]]]] = {
     "Elemwise": _plan_elemwise, "DimShuffle": _plan_dimshuffle, "Reshape": _plan_reshape,
     "Subtensor": _plan_subtensor, "Dot22": _plan_dot, "Dot": _plan_dot,
@@ -756,7 +765,8 @@ def build_graph_runtime(plan: Any, inputs: Sequence[np.ndarray], keep: bool,
     pool = _Pool(keep)
     steps: List[Callable[[List[Any]], None]] = []
     labels: List[str] = []
-    n_folded = n_planned = 0
+    n_folded = n_planned = n_viewed = 0
+    fixed: Dict[int, np.ndarray] = {}  # slots whose value is the same buffer (or view of one) at every call
     for k, (kernel, ins, outs, dtypes, label) in enumerate(nodes):
         if folded[k]:
             for o in outs:
@@ -778,6 +788,24 @@ def build_graph_runtime(plan: Any, inputs: Sequence[np.ndarray], keep: bool,
                 fn = planner(ctx)
             except Exception:  # an unusual configuration: the interpreted kernel handles (or reports) it
                 fn = None
+            if fn is not None:
+                for o, buf in zip(outs, ctx.fixed):
+                    if buf is not None:
+                        fixed[o] = buf
+            if fn is not None and op in _VIEWS and ins[0] in fixed and all(static[i] for i in ins[1:]):
+                # a view of a buffer that is the same array at every call: the same view every call,
+                # made once and put in the value list's template (no step)
+                try:
+                    view = fn(fixed[ins[0]], *[templ[i] for i in ins[1:]])[0]
+                except Exception:
+                    view = None
+                if (isinstance(view, np.ndarray) and view.shape == ys[0].shape and view.dtype == ys[0].dtype
+                        and np.may_share_memory(view, fixed[ins[0]]) and view.base is not None):
+                    templ[outs[0]] = view
+                    fixed[outs[0]] = view
+                    n_planned += 1
+                    n_viewed += 1
+                    continue
         if fn is not None:
             n_planned += 1
             steps.append(_step(fn, ins, outs, dtypes, len(outs) == 1, frees[k]))
