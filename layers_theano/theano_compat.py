@@ -7,7 +7,8 @@ public names onto PyTensor's, and nothing else: no op is reimplemented here.
 
 Nothing happens on import. :func:`enable` installs the modules into ``sys.modules`` (``theano``,
 ``theano.tensor``, ``theano.tensor.nnet`` ...), after which ``import lasagne`` (0.1 or master)
-and ``import keras`` (1.2.2, ``KERAS_BACKEND=theano``) work unmodified. It is explicit because
+and ``import keras`` (1.2.2, and 2.3.1 in a process of its own: :mod:`layers_theano.keras2_zoo`;
+``KERAS_BACKEND=theano``) work unmodified. It is explicit because
 it changes the process globally: every later ``import theano`` gets this shim.
 
 What is mapped, and why each difference from a plain alias exists:
