@@ -231,6 +231,7 @@ def test_every_theano_name_keras2_backend_uses_is_in_the_shim():
 
     theano = theano_compat.enable()
     path = os.path.join(keras2_zoo.keras2_path(), "keras", "backend", "theano_backend.py")
+    assert os.path.isfile(path), f"{path} is missing: `make venv` installs Keras 2.3.1 into .keras2"
     with open(path) as f:
         tree = ast.parse(f.read())
     roots = {"theano": theano, "T": theano.tensor, "pool": theano.tensor.signal.pool,
