@@ -63,12 +63,18 @@ def _var(name: str, shape: Sequence[Any], dtype: str = "floatX") -> Any:
     return TensorType(config.floatX if dtype == "floatX" else dtype, shape=tuple(shape))(name)
 
 
+def _softsign(x: Any) -> Any:
+    from layers_theano.backend import nnet
+
+    return nnet.softsign(x)
+
+
 def _elemwise(T: Any) -> Any:
     x, y = _var("ew_x", (None, 5)), _var("ew_y", (None, 5))
     a = abs(x) + 0.5
     c = T.clip(y, -1, 1)
     outs = [x + y * 2 - x / (a + 1), T.sqr(x) + T.sqrt(a) + a ** y, T.exp(-a) + T.expm1(x * 0.1) + T.log1p(a),
-            T.tanh(x) + T.sigmoid(y) + T.softplus(x), T.clip(x, -0.5, 0.7) + T.maximum(x, y) - T.minimum(x, y),
+            T.tanh(x) + T.sigmoid(y) + T.softplus(x) + _softsign(y * 3), T.clip(x, -0.5, 0.7) + T.maximum(x, y) - T.minimum(x, y),
             T.switch(T.lt(x, y), x, y) + T.switch(T.ge(x, 0.2) & T.le(y, 0.3), 1.0, -1.0),
             T.cast(T.eq(T.floor(x), T.ceil(y)) | T.neq(x, y), "int8"), T.log(a) - T.log2(a) + abs(x),
             -x + T.sgn(y) + T.reciprocal(a), T.cast(x * 3, "int32") // 2 + T.cast(y * 3, "int32") % 3,

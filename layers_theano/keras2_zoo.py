@@ -161,7 +161,7 @@ def _merge(keras: Any) -> Any:
     top = Maximum(name="max")([Subtract(name="sub")([summed, prod]), prod])
     repeated = Flatten(name="flatten")(RepeatVector(3, name="repeat")(top))
     both = Dropout(0.3, name="drop")(Concatenate(name="concat2")([joined, repeated]))
-    hidden = Dense(8, activation="sigmoid", name="hidden")(both)
+    hidden = Dense(8, activation="softsign", name="hidden")(both)
     out = Dense(4, activation="softmax", name="output")(hidden)
     return Model(inputs=[a_in, b_in], outputs=out, name="keras2_merge")
 
@@ -212,7 +212,7 @@ def keras2_text_rnn(dtype: str = "float32", seed: int = 0) -> Tuple[List[Any], L
 
 def keras2_merge(dtype: str = "float32", seed: int = 0) -> Tuple[List[Any], List[Any]]:
     """Functional model, two inputs (16 and 10 features): two Dense branches joined by Concatenate,
-    Add, Multiply, Subtract and Maximum, RepeatVector, Flatten, Concatenate, Dropout, Dense sigmoid,
+    Add, Multiply, Subtract and Maximum, RepeatVector, Flatten, Concatenate, Dropout, Dense softsign,
     Dense softmax."""
     return model_graph("keras2_merge", build_model("keras2_merge", dtype, seed))
 

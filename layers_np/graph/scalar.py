@@ -129,6 +129,12 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return _nl.softplus(x if x.dtype.kind == "f" else x.astype(np.float64))
 
 
+def _softsign(x: np.ndarray) -> np.ndarray:
+    # PyTensor's C code is x / (1.0 + fabs(x)): the double literal and fabs make it a double
+    # expression, assigned to the result's type (one rounding): evaluated through float64 (_float)
+    return x / (1.0 + np.abs(x))
+
+
 def _special(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Callable[..., np.ndarray]]:
     def make(dtype: np.dtype) -> Callable[..., np.ndarray]:
         def run(x: np.ndarray) -> np.ndarray:
@@ -181,6 +187,7 @@ SCALAR_OPS: Dict[str, Any] = {
     "ArcTan": (1, _transcendental(np.arctan)), "ArcSin": (1, _transcendental(np.arcsin)),
     "ArcCos": (1, _transcendental(np.arccos)), "ArcTanh": (1, _transcendental(np.arctanh)),
     "Sigmoid": (1, _special(_sigmoid)), "Softplus": (1, _special(_softplus)),
+    "ScalarSoftsign": (1, _transcendental(_softsign)),  # Keras's 'softsign' (T.nnet.softsign)
 }
 
 
