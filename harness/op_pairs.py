@@ -153,7 +153,10 @@ def _pool(T: Any) -> Any:
                  pool.pool_2d(x, (3, 2), stride=(2, 1), ignore_border=False, mode="average_exc_pad"),
                  pool.pool_2d(x, (3, 3), stride=(1, 2), pad=(1, 1), ignore_border=True, mode="average_inc_pad"),
                  pool.pool_2d(x, (2, 3), ignore_border=True, mode="sum"),
-                 pool.pool_3d(x, (2, 2, 2), ignore_border=True, mode="max")]
+                 pool.pool_3d(x, (2, 2, 2), ignore_border=True, mode="max"),
+                 # padded max and exclusive average (googlenet's MaxPool2DDNNLayer, inception_v3's pools)
+                 pool.pool_2d(x, (3, 3), stride=(1, 1), pad=(1, 1), ignore_border=True, mode="max"),
+                 pool.pool_2d(x, (3, 2), stride=(2, 1), pad=(1, 1), ignore_border=True, mode="average_exc_pad")]
 
 
 def _scan(T: Any) -> Any:
