@@ -67,6 +67,17 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pytensor
 warnings.filterwarnings("ignore", message=r".*pytensor\.tensor\.(nnet|signal).*")
 
 __version__ = pytensor.__version__
-__all__ = ["T", "function", "shared", "scan", "config", "nnet", "pool", "pytensor", "clone_replace", "FLOATX_FROM_FLAGS"]
+__all__ = ["T", "function", "shared", "scan", "config", "nnet", "pool", "pytensor", "clone_replace", "FLOATX_FROM_FLAGS",
+           "EXCLUDED_REWRITES"]
+
+# Rewrites left out wherever a whole network's graph is rewritten (graph conversion; the harness's
+# network compiles may use it too). PyTensor 2.8.11's canonicalisation ``local_merge_switch_same_cond``
+# rewrites op(switch(c, a, b), switch(c, x, y)) into switch(c, op(a, x), op(b, y)); ``Join.infer_shape``
+# gives a concatenation's other sizes as switch(eq(dim, axis), sum of the inputs' sizes, first input's
+# size), and when that shape graph is pulled in before ``eq(dim, axis)`` is folded, every chained
+# n-input concatenation multiplies the terms by n: converting googlenet (nine 4-way inception modules)
+# did not end in 15 minutes, with one variable of over 400,000 clients. Leaving it out changes no
+# value: the rewrite is exact (the same scalar op on the values the switch selects).
+EXCLUDED_REWRITES = ("local_merge_switch_same_cond",)
 
 from pytensor import clone_replace  # noqa: E402

@@ -9,7 +9,8 @@ rewrites, fusion included) without compiling, and describes each node of
 its input and output value names. Constants and shared values become stored arrays.
 
 Inplace rewrites are left out: they change which buffer a result is written to, never its
-value, and the numpy runtime always computes into new arrays.
+value, and the numpy runtime always computes into new arrays; so are
+:data:`layers_theano.backend.EXCLUDED_REWRITES` (exact rewrites that stall on inception modules).
 
 An op without a numpy kernel is refused here, at conversion, with one line naming the op
 and the node (:class:`GraphConversionError`), never at run time.
@@ -24,7 +25,7 @@ import numpy as np
 
 from layers_np.graph import OPS, SCALAR_OPS
 
-from .backend import config, pytensor
+from .backend import EXCLUDED_REWRITES, config, pytensor
 
 __all__ = ["convert", "Converted", "GraphConversionError", "rewritten_graph"]
 
@@ -63,7 +64,7 @@ def rewritten_graph(inputs: Sequence[Any], outputs: Sequence[Any]) -> Any:
     from pytensor.compile.io import SymbolicOutput
     from pytensor.compile.mode import get_default_mode
 
-    mode = get_default_mode().excluding("inplace")
+    mode = get_default_mode().excluding("inplace", *EXCLUDED_REWRITES)
     in_specs, out_vars = construct_pfunc_ins_and_outs(list(inputs), list(outputs), mode=mode)
     fgraph, _ = std_fgraph(in_specs, [SymbolicOutput(o) for o in out_vars])
     with config.change_flags(mode=mode):

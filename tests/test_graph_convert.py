@@ -137,6 +137,7 @@ RECIPES_GRAPH_OPS = {
     "caffenet": {"Join", "Subtensor", "IncSubtensor", "CorrMM"},        # grouped convolutions, flipped filters, LRN
     "c3d": {"Corr3dMM", "Pool", "IncSubtensor"},                         # 3-D convolution and pooling, PadLayer
     "unet": {"CorrMM_gradInputs", "Join", "Subtensor", "Softmax"},      # Deconv2DLayer, batch norm, cropping
+    "googlenet": {"Join", "Pool", "CAReduce"},                           # padded max pools, 4-way concatenations
 }
 
 
