@@ -22,7 +22,7 @@ import numpy as np
 
 __all__ = ["Discrepancy", "Built", "Outputs", "build", "build_twin", "compile_theano", "compiled_function",
            "compile_graph_reference", "run_theano", "run_twin", "run", "structure_key", "graph_key", "theano_graph",
-           "compile_counts", "NetworkRun", "NetworkError", "network_mode", "NETWORK_EXCLUDED_REWRITES"]
+           "compile_counts", "NetworkRun", "NetworkError", "network_mode"]
 
 
 class Discrepancy(AssertionError):
@@ -127,27 +127,15 @@ def build(pair: Any, case: Any, inputs: Optional[List[np.ndarray]] = None,
 # ---------------------------------------------------------------------------
 # compiling
 # ---------------------------------------------------------------------------
-# PyTensor 2.8.11's canonicalisation ``local_merge_switch_same_cond`` rewrites op(switch(c, a, b),
-# switch(c, x, y), ...) into switch(c, op(a, x, ...), op(b, y, ...)). ``Join.infer_shape`` gives a
-# concatenation's non-joined sizes as switch(eq(dim, join_axis), sum of the inputs' sizes, first
-# input's size); once a Reshape/Alloc pulls that shape graph into the function during
-# canonicalisation, the rewrite may reach the adds before ``eq(dim, join_axis)`` is constant-folded,
-# and every chained n-input concatenation multiplies the terms by n: GoogLeNet's nine 4-way
-# inception modules grow an int64 add of 4**8 = 65536 inputs (and Elemwise nodes of tens of thousands
-# of clients) and the compile did not end in 40 minutes (issue 13; README, "Lasagne Recipes
-# networks"). Leaving it out changes no value a network computes: the rewrite is exact elementwise
-# (the same scalar op on the values the switch selects), and with every layer output compiled it
-# fires on none of the zoo's and Recipes' other networks except on CaffeNet's integer shape graph
-# (3 times), where sums of sizes are exact either way.
-NETWORK_EXCLUDED_REWRITES = ("local_merge_switch_same_cond",)
-
-
 def network_mode() -> Any:
-    """PyTensor's default compile mode without :data:`NETWORK_EXCLUDED_REWRITES`: the mode every
-    function of whole networks is compiled in (network certification and benchmarks)."""
+    """PyTensor's default compile mode without :data:`layers_theano.backend.EXCLUDED_REWRITES` (exact
+    rewrites that never end on inception modules): the mode every function of whole networks is
+    compiled in (network certification and benchmarks; graph conversion rewrites without them too)."""
     from pytensor.compile.mode import get_default_mode
 
-    return get_default_mode().excluding(*NETWORK_EXCLUDED_REWRITES)
+    from layers_theano.backend import EXCLUDED_REWRITES
+
+    return get_default_mode().excluding(*EXCLUDED_REWRITES)
 
 
 def compile_theano(inputs: Sequence[Any], outputs: Any, dtype: str, params: Sequence[Any] = ()) -> Tuple[Any, float]:

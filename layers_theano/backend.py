@@ -70,14 +70,19 @@ __version__ = pytensor.__version__
 __all__ = ["T", "function", "shared", "scan", "config", "nnet", "pool", "pytensor", "clone_replace", "FLOATX_FROM_FLAGS",
            "EXCLUDED_REWRITES"]
 
-# Rewrites left out wherever a whole network's graph is rewritten (graph conversion; the harness's
-# network compiles may use it too). PyTensor 2.8.11's canonicalisation ``local_merge_switch_same_cond``
-# rewrites op(switch(c, a, b), switch(c, x, y)) into switch(c, op(a, x), op(b, y)); ``Join.infer_shape``
-# gives a concatenation's other sizes as switch(eq(dim, axis), sum of the inputs' sizes, first input's
-# size), and when that shape graph is pulled in before ``eq(dim, axis)`` is folded, every chained
-# n-input concatenation multiplies the terms by n: converting googlenet (nine 4-way inception modules)
-# did not end in 15 minutes, with one variable of over 400,000 clients. Leaving it out changes no
-# value: the rewrite is exact (the same scalar op on the values the switch selects).
+# Rewrites left out wherever a whole network's graph is rewritten (graph conversion, and the harness's
+# network compiles through harness.execute.network_mode). PyTensor 2.8.11's canonicalisation
+# ``local_merge_switch_same_cond`` rewrites op(switch(c, a, b), switch(c, x, y), ...) into
+# switch(c, op(a, x, ...), op(b, y, ...)). ``Join.infer_shape`` gives a concatenation's non-joined sizes
+# as switch(eq(dim, join_axis), sum of the inputs' sizes, first input's size); once a Reshape/Alloc pulls
+# that shape graph in during canonicalisation, the rewrite may reach the adds before ``eq(dim,
+# join_axis)`` is constant-folded, and every chained n-input concatenation multiplies the terms by n:
+# GoogLeNet's nine 4-way inception modules grow an int64 add of 4**8 = 65536 inputs; its all-layer-outputs
+# compile did not end in 40 minutes and its graph conversion (output only) not in 15 (a variable of
+# over 400,000 clients). Leaving it out changes no value: the rewrite is exact elementwise (the same
+# scalar op on the values the switch selects); with every layer output compiled it fires on none of
+# the zoo's and Recipes' other networks except CaffeNet's integer shape graph (3 times), where sums of
+# sizes are exact either way.
 EXCLUDED_REWRITES = ("local_merge_switch_same_cond",)
 
 from pytensor import clone_replace  # noqa: E402
