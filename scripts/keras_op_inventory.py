@@ -44,22 +44,24 @@ Notes:
   0), so the text model has a `Dropout` layer between the LSTM and the GRU."""
 
 
-def _walk(nodes, ops, scalars, prefix=""):
+def count_ops(nodes, ops, scalars, prefix=""):
+    """Count tensor ops (``Scan/X`` inside a Scan) and scalar ops (inside Elemwise and Composites) of
+    converted graph nodes into the Counters ``ops`` and ``scalars`` (scripts/recipes_op_inventory.py too)."""
     for node in nodes:
         ops[prefix + node["op"]] += 1
         attrs = node.get("attrs", {})
         if "scalar" in attrs:
-            _scalar(attrs["scalar"], scalars)
+            count_scalars(attrs["scalar"], scalars)
         if node["op"] == "Scan":
-            _walk(attrs["graph"]["nodes"], ops, scalars, "Scan/")
+            count_ops(attrs["graph"]["nodes"], ops, scalars, "Scan/")
 
 
-def _scalar(desc, scalars):
+def count_scalars(desc, scalars):
     if isinstance(desc, str):  # CAReduce names its scalar op
         scalars[desc] += 1
     elif desc.get("op") == "Composite":
         for inner in desc["graph"]["nodes"]:
-            _scalar(inner["op"], scalars)
+            count_scalars(inner["op"], scalars)
     else:
         scalars[desc["op"]] += 1
 
@@ -88,7 +90,7 @@ def main(argv) -> int:
         ins, outs = zoo.model_graph(name, model)
         converted = convert((ins, outs))
         ops, scalars = Counter(), Counter()
-        _walk(converted.spec["graph"]["nodes"], ops, scalars)
+        count_ops(converted.spec["graph"]["nodes"], ops, scalars)
         raw = {type(n.op).__name__ for n in applys_between(list(graph_inputs(model.outputs)), model.outputs)}
         final = {type(n.op).__name__ for n in applys_between(ins, outs)}
         lowered = final - {type(n.op).__name__ for n in converted.nodes}

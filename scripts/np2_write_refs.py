@@ -9,7 +9,7 @@ compile in seconds; ``ZOO_MODELS="vgg16 resnet50 ..."`` in scripts/np2_check.sh 
 ``custom_layers_mlp`` (:mod:`layers_theano.fallback_zoo`: an ExpressionLayer and a custom layer,
 exported as graph-fallback layers).
 For each model this runs ``twins gate`` (so the file is the certified export) and, for a zoo
-model, ``twins gate --graph`` (the certified graph model), then
+model or Recipes network, ``twins gate --graph`` (the certified graph model), then
 evaluates the Theano network on fixed inputs and writes ``DIR/<model>.npz``,
 ``DIR/<model>.graph.npz``, ``DIR/<model>.ref.npz`` (``input:<InputLayer name>`` arrays and
 ``output``) and ``DIR/manifest.json`` (files, dtypes and the tolerance to compare with).
@@ -64,10 +64,10 @@ def main(argv):
         if code != 0:
             print(f"{name}: the gate exited {code}", file=sys.stderr)
             return 1
-        graph_file = None  # the graph-level gate covers the zoo models (issue 14), not the Recipes networks
-        if name in zoo.FACTORIES:
+        graph_file = None  # the graph-level gate (issue 14) covers the zoo models and the Recipes networks
+        if name not in fallback:
             graph_file = f"{name}.graph.npz"
-            code = graph_gate_main([f"layers_theano.zoo:{name}", "--graph", "-o", os.path.join(out_dir, graph_file),
+            code = graph_gate_main([factory_spec(name), "--graph", "-o", os.path.join(out_dir, graph_file),
                                     "--profile", "dev", "--report-dir", os.path.join(out_dir, "reports")])
             if code != 0:
                 print(f"{name}: the graph gate exited {code}", file=sys.stderr)
