@@ -1,18 +1,8 @@
 """Graph-level certification and export: ``twins convert`` and ``twins gate --graph``.
 
-A converted graph (:func:`layers_theano.graph_export.convert`) is certified node by node:
-PyTensor compiles the rewritten graph with every intermediate value as an output (as
-Polygraphy marks all outputs), the numpy graph model (the bytes to publish, loaded back)
-runs on the same inputs keeping every value, and each node's output is compared with
-:func:`harness.compare.compare_arrays`. Each node is also run alone on PyTensor's values of
-its inputs: a node that disagrees alone has a *local* error, one that agrees alone only
-*propagates* the differences it receives. Inputs: fuzzed batches of the declared types
-(free axes drawn, the batch axis given; integer inputs below the size of the table they
-index) plus the user's samples.
-
-The comparison itself is :mod:`harness.graph_check` (shared with the graph fallback of a
-layer-level gate); its names are re-exported here. Reports, verdict, JUnit and exit codes are
-those of ``twins gate`` (one row per node value).
+A converted graph is certified node by node by :mod:`harness.graph_check` (which describes
+how; it is shared with the graph fallback of a layer-level gate); its names are re-exported
+here. Reports, verdict, JUnit and exit codes are those of ``twins gate`` (one row per node value).
 """
 from __future__ import annotations
 
