@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -43,6 +43,12 @@ class Comparison:
             f"Worst element at index {self.worst_index}: theano={self.theano_value!r}, twin={self.twin_value!r}",
             f"Tolerance: {self.tolerance} (+ the layer's error bound; worst |diff|/allowed = {self.max_bound_ratio:.3g})",
         ])
+
+
+def fits_declared_shape(declared: Sequence[Optional[int]], actual: Sequence[int]) -> bool:
+    """Whether an array of shape ``actual`` fits a declared ``output_shape`` (``None`` = any size)."""
+    declared = tuple(declared)
+    return len(declared) == len(actual) and all(d is None or d == a for d, a in zip(declared, actual))
 
 
 def ulp_distance(a: np.ndarray, b: np.ndarray, dtype: Any) -> np.ndarray:

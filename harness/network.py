@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from .compare import Comparison, compare_arrays
+from .compare import Comparison, compare_arrays, fits_declared_shape
 from .execute import NetworkError, NetworkRun
 from .tolerance import Tolerance, default_tolerance
 
@@ -286,7 +286,7 @@ def _error_comparison(theano: np.ndarray, exc: BaseException, tol: Tolerance) ->
 def declared_shape_problem(declared: Any, actual: Tuple[int, ...]) -> str:
     """Why an array of shape ``actual`` does not fit the declared ``output_shape`` ("" if it does)."""
     declared = tuple(declared)
-    if len(declared) != len(actual) or any(d is not None and d != a for d, a in zip(declared, actual)):
+    if not fits_declared_shape(declared, actual):
         shown = "(" + ", ".join("None" if d is None else str(d) for d in declared) + ")"
         return f"the twin declares output_shape {shown}, Theano computed an array of shape {tuple(actual)}"
     return ""

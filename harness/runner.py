@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .compare import Comparison, compare_arrays
+from .compare import Comparison, compare_arrays, fits_declared_shape
 from .execute import Built, Discrepancy, build, run
 from .registry import Pair
 from .strategies import Case, cases
@@ -47,7 +47,7 @@ class CaseResult:
 
 def _check_declared(label: str, declared: Sequence[Optional[int]], actual: Tuple[int, ...]) -> Optional[str]:
     declared = tuple(declared)
-    if len(declared) != len(actual) or any(d is not None and d != a for d, a in zip(declared, actual)):
+    if not fits_declared_shape(declared, actual):
         return f"{label} declares output_shape {declared}, computed array has shape {actual}"
     return None
 
